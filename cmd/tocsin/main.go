@@ -1,0 +1,290 @@
+// Command tocsin is the tocsin server and its administration commands. This file wires flags and
+// environment variables to the packages under internal/; it holds no business logic.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tocsin-dev/tocsin/internal/integration"
+	"github.com/tocsin-dev/tocsin/internal/server"
+	"github.com/tocsin-dev/tocsin/internal/store"
+)
+
+const usage = `tocsin: alerting and on-call for AWS Security Hub findings, with Opsgenie's v2 Alert API.
+
+Commands:
+  serve                         run the server
+  integration create            make an integration and print its API key
+  integration list              list integrations
+  integration enable NAME       enable an integration
+  integration disable NAME      disable an integration (its key gets 403)
+  integration delete NAME       delete an integration
+
+Every flag can also be set as an environment variable TOCSIN_<FLAG> (upper case, dashes as
+underscores), e.g. TOCSIN_DATABASE=postgres://… . Run "tocsin COMMAND -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "tocsin:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stderr)
+	case "integration":
+		return integrationCmd(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// common holds the flags every command takes.
+type common struct {
+	database  string
+	logLevel  string
+	logFormat string
+}
+
+func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *common) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &common{}
+	fs.StringVar(&c.database, "database", "sqlite://tocsin.db", "database URL: sqlite://PATH or postgres://USER@HOST/DB")
+	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&c.logFormat, "log-format", "auto", "log format: json, text, or auto (text on a terminal, JSON otherwise)")
+	return fs, c
+}
+
+// parse parses args, then fills every flag not given on the command line from TOCSIN_<FLAG>.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] || err != nil {
+			return
+		}
+		env := "TOCSIN_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(env); ok {
+			if e := f.Value.Set(v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", env, v, e)
+			}
+		}
+	})
+	return err
+}
+
+func (c *common) logger(stderr io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.logLevel)); err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	format := c.logFormat
+	if format == "auto" {
+		format = "json"
+		if f, ok := stderr.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				format = "text"
+			}
+		}
+	}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(stderr, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format must be json, text or auto, not %q", c.logFormat)
+}
+
+func serve(ctx context.Context, args []string, stderr io.Writer) error {
+	fs, c := newFlags("serve", stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "address to listen on")
+	baseURL := fs.String("base-url", "", "public URL of this server, used in links and printed endpoint URLs (default http://ADDR)")
+	retention := fs.Duration("request-retention", 24*time.Hour, "how long API request statuses are kept")
+	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted")
+	shutdown := fs.Duration("shutdown-timeout", 25*time.Second, "how long in-flight requests and jobs may take to finish on SIGTERM")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := c.logger(stderr)
+	if err != nil {
+		return err
+	}
+	if *baseURL == "" {
+		*baseURL = "http://" + *addr
+	}
+	app, err := server.Open(ctx, server.Config{
+		Addr: *addr, Database: c.database, BaseURL: *baseURL, RequestRetention: *retention,
+		MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, Log: log,
+	})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	return app.Serve(ctx, ln)
+}
+
+func integrationCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("integration needs a subcommand: create, list, enable, disable or delete")
+	}
+	sub, args := args[0], args[1:]
+	fs, c := newFlags("integration "+sub, stderr)
+	var (
+		typ, name, team, roleARN, region, externalID, baseURL string
+		sendUpdates                                           optionalBool
+	)
+	if sub == "create" {
+		fs.StringVar(&typ, "type", "api", "integration type: api, amazonsecurityhub or webhook")
+		fs.StringVar(&name, "name", "", "a unique name for the integration (required)")
+		fs.StringVar(&team, "team", "", "the team its alerts route to")
+		fs.StringVar(&roleARN, "role-arn", "", "amazonsecurityhub: IAM role tocsin assumes to write updates back to Security Hub")
+		fs.StringVar(&region, "region", "", "amazonsecurityhub: the Security Hub region to write back to")
+		fs.StringVar(&externalID, "external-id", "", "amazonsecurityhub: ExternalId for AssumeRole")
+		fs.Var(&sendUpdates, "send-updates", "amazonsecurityhub: write alert actions back to Security Hub (default true when --role-arn is set)")
+		fs.StringVar(&baseURL, "base-url", "http://127.0.0.1:8080", "public URL of the tocsin server, to print the endpoint URL")
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, c.database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc := integration.NewService(db.Integrations())
+
+	switch sub {
+	case "create":
+		t, err := integration.ParseType(typ)
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			return errors.New("integration create needs --name")
+		}
+		if t != integration.TypeAPI {
+			// The Security Hub and webhook intake endpoints are not built yet; refusing here keeps
+			// tocsin from printing an endpoint URL that would not answer.
+			return fmt.Errorf("integration type %s is not available yet in this version; use --type api", t)
+		}
+		settings := integration.Settings{RoleARN: roleARN, Region: region, ExternalID: externalID, SendUpdates: roleARN != ""}
+		if sendUpdates.set {
+			settings.SendUpdates = sendUpdates.value
+		}
+		in, key, err := svc.Create(ctx, integration.Integration{Name: name, Type: t, Team: team, Settings: settings})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "Created %s integration %q (id %s).\n", in.Type, in.Name, in.ID)
+		fmt.Fprintf(stderr, "Endpoint: %s\n", endpoint(baseURL, in.Type))
+		fmt.Fprintln(stderr, "API key (shown only now; store it safely):")
+		fmt.Fprintln(stdout, key)
+		return nil
+	case "list":
+		list, err := svc.List(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tTYPE\tTEAM\tENABLED\tCREATED")
+		for _, in := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\n", in.Name, in.Type, in.Team, in.Enabled, in.CreatedAt.Format(time.RFC3339))
+		}
+		return tw.Flush()
+	case "enable", "disable":
+		if fs.NArg() != 1 {
+			return fmt.Errorf("integration %s needs one integration name", sub)
+		}
+		in, err := svc.SetEnabled(ctx, fs.Arg(0), sub == "enable")
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", sub, fs.Arg(0), err)
+		}
+		fmt.Fprintf(stderr, "Integration %q is now %sd.\n", in.Name, sub)
+		return nil
+	case "delete":
+		if fs.NArg() != 1 {
+			return errors.New("integration delete needs one integration name")
+		}
+		if err := svc.Delete(ctx, fs.Arg(0)); err != nil {
+			return fmt.Errorf("delete %q: %w", fs.Arg(0), err)
+		}
+		fmt.Fprintf(stderr, "Integration %q deleted.\n", fs.Arg(0))
+		return nil
+	}
+	return fmt.Errorf("unknown integration subcommand %q", sub)
+}
+
+// endpoint is where an integration of type t sends its requests.
+func endpoint(baseURL string, t integration.Type) string {
+	base := strings.TrimRight(baseURL, "/")
+	switch t {
+	case integration.TypeSecurityHub:
+		return base + "/v1/json/amazonsecurityhub?apiKey=KEY"
+	case integration.TypeWebhook:
+		return base + "/v1/json/webhook?apiKey=KEY"
+	}
+	return base + "/v2/alerts (header Authorization: GenieKey KEY)"
+}
+
+// optionalBool is a boolean flag that remembers whether it was given.
+type optionalBool struct{ set, value bool }
+
+func (b *optionalBool) String() string {
+	if b == nil || !b.set {
+		return ""
+	}
+	return fmt.Sprint(b.value)
+}
+
+func (b *optionalBool) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "true", "1", "yes":
+		b.value = true
+	case "false", "0", "no":
+		b.value = false
+	default:
+		return fmt.Errorf("want true or false, not %q", s)
+	}
+	b.set = true
+	return nil
+}
+
+func (b *optionalBool) IsBoolFlag() bool { return true }

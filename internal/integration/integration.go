@@ -1,0 +1,195 @@
+// Package integration holds integrations: the named, keyed doors through which alerts come in (the
+// Opsgenie-compatible API, Security Hub, webhooks), the team they route to, and their settings.
+//
+// An integration's API key is shown once, when it is made, and stored only as a SHA-256 hash: keys are
+// 256 random bits, so a fast hash is enough to make a stolen database useless for calling the API, and
+// lookups stay one indexed read.
+package integration
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// Type says which door an integration is.
+type Type string
+
+// The integration types.
+const (
+	TypeAPI         Type = "api"
+	TypeSecurityHub Type = "amazonsecurityhub"
+	TypeWebhook     Type = "webhook"
+)
+
+// ParseType accepts the names of the types.
+func ParseType(s string) (Type, error) {
+	switch t := Type(s); t {
+	case TypeAPI, TypeSecurityHub, TypeWebhook:
+		return t, nil
+	}
+	return "", fmt.Errorf("unknown integration type %q (want api, amazonsecurityhub or webhook)", s)
+}
+
+// Integration is one configured integration.
+type Integration struct {
+	ID        string
+	Name      string
+	Type      Type
+	Team      string
+	Enabled   bool
+	KeyHash   string // hex SHA-256 of the API key
+	Settings  Settings
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// Settings are the per-type options, stored as JSON. Fields a type does not use stay empty.
+type Settings struct {
+	// Security Hub write-back: the role to assume and where to write.
+	RoleARN     string `json:"roleArn,omitempty"`
+	ExternalID  string `json:"externalId,omitempty"`
+	Region      string `json:"region,omitempty"`
+	SendUpdates bool   `json:"sendUpdates,omitempty"`
+}
+
+// Errors of Authenticate, told apart so the API can answer 401 or 403.
+var (
+	ErrUnknownKey = errors.New("unknown API key")
+	ErrDisabled   = errors.New("integration is disabled")
+	ErrNotFound   = errors.New("integration not found")
+	ErrNameTaken  = errors.New("an integration with this name already exists")
+)
+
+// Store is what the Service needs from the database.
+type Store interface {
+	InsertIntegration(ctx context.Context, in *Integration) error
+	IntegrationByName(ctx context.Context, name string) (*Integration, error)
+	IntegrationByKeyHash(ctx context.Context, keyHash string) (*Integration, error)
+	Integrations(ctx context.Context) ([]*Integration, error)
+	UpdateIntegration(ctx context.Context, in *Integration) error
+	DeleteIntegration(ctx context.Context, id string) error
+}
+
+// Service manages integrations and checks their keys.
+type Service struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewService returns a Service over store.
+func NewService(store Store) *Service {
+	return &Service{store: store, now: time.Now}
+}
+
+var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}$`)
+
+// Create makes an integration and returns it with its API key, which is not stored and cannot be
+// shown again.
+func (s *Service) Create(ctx context.Context, in Integration) (*Integration, string, error) {
+	if !validName.MatchString(in.Name) {
+		return nil, "", fmt.Errorf("integration name %q: use 1-100 letters, digits, spaces or . _ @ -", in.Name)
+	}
+	if _, err := ParseType(string(in.Type)); err != nil {
+		return nil, "", err
+	}
+	key, hash, err := newKey()
+	if err != nil {
+		return nil, "", err
+	}
+	id, err := randomHex(16)
+	if err != nil {
+		return nil, "", err
+	}
+	now := s.now().UTC()
+	in.ID, in.KeyHash, in.Enabled, in.CreatedAt, in.UpdatedAt = id, hash, true, now, now
+	if err := s.store.InsertIntegration(ctx, &in); err != nil {
+		return nil, "", fmt.Errorf("create integration %q: %w", in.Name, err)
+	}
+	return &in, key, nil
+}
+
+// Authenticate returns the enabled integration that owns key.
+func (s *Service) Authenticate(ctx context.Context, key string) (*Integration, error) {
+	if key == "" {
+		return nil, ErrUnknownKey
+	}
+	hash := HashKey(key)
+	in, err := s.store.IntegrationByKeyHash(ctx, hash)
+	if errors.Is(err, ErrNotFound) {
+		return nil, ErrUnknownKey
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up API key: %w", err)
+	}
+	// The lookup already matched the hash; comparing again in constant time keeps the check itself
+	// free of timing differences whatever the database's index does.
+	if subtle.ConstantTimeCompare([]byte(in.KeyHash), []byte(hash)) != 1 {
+		return nil, ErrUnknownKey
+	}
+	if !in.Enabled {
+		return nil, ErrDisabled
+	}
+	return in, nil
+}
+
+// List returns every integration, ordered by name.
+func (s *Service) List(ctx context.Context) ([]*Integration, error) {
+	return s.store.Integrations(ctx)
+}
+
+// Get returns the integration with that name.
+func (s *Service) Get(ctx context.Context, name string) (*Integration, error) {
+	return s.store.IntegrationByName(ctx, name)
+}
+
+// SetEnabled enables or disables the named integration; a disabled integration's key is refused.
+func (s *Service) SetEnabled(ctx context.Context, name string, enabled bool) (*Integration, error) {
+	in, err := s.store.IntegrationByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	in.Enabled = enabled
+	in.UpdatedAt = s.now().UTC()
+	if err := s.store.UpdateIntegration(ctx, in); err != nil {
+		return nil, fmt.Errorf("update integration %q: %w", name, err)
+	}
+	return in, nil
+}
+
+// Delete removes the named integration. Alerts it created stay.
+func (s *Service) Delete(ctx context.Context, name string) error {
+	in, err := s.store.IntegrationByName(ctx, name)
+	if err != nil {
+		return err
+	}
+	return s.store.DeleteIntegration(ctx, in.ID)
+}
+
+// HashKey returns the stored form of an API key.
+func HashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+func newKey() (key, hash string, err error) {
+	key, err = randomHex(32)
+	if err != nil {
+		return "", "", err
+	}
+	return key, HashKey(key), nil
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random bytes: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}

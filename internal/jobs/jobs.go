@@ -1,0 +1,190 @@
+// Package jobs runs tocsin's durable jobs on River: the queue lives in the same database as the alerts,
+// so a job is inserted in the same transaction as the change that causes it and both commit or neither
+// does. Every worker re-reads the state it acts on, so a job that runs twice (after a crash, or on two
+// replicas) does no harm.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/tocsin-dev/tocsin/internal/alert"
+	"github.com/tocsin-dev/tocsin/internal/store"
+)
+
+// Queue is the River client with tocsin's workers.
+type Queue struct {
+	client *river.Client[*sql.Tx]
+	db     *store.DB
+	// alerts is set by Start; workers only run after it, so they always see it.
+	alerts atomic.Pointer[alert.Service]
+	log    *slog.Logger
+	opts   Options
+}
+
+// Options tune the queue.
+type Options struct {
+	// RequestRetention is how long request statuses are kept before the prune job deletes them.
+	RequestRetention time.Duration
+	// PruneEvery is how often the prune job runs.
+	PruneEvery time.Duration
+	// Workers is how many jobs run at once.
+	Workers int
+}
+
+// New applies River's migrations to db and makes a queue over it. It does not work jobs until Start.
+func New(ctx context.Context, db *store.DB, log *slog.Logger, opts Options) (*Queue, error) {
+	if opts.RequestRetention <= 0 {
+		opts.RequestRetention = 24 * time.Hour
+	}
+	if opts.PruneEvery <= 0 {
+		opts.PruneEvery = time.Hour
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = 20
+	}
+	var driver riverdriver.Driver[*sql.Tx]
+	switch db.Dialect() {
+	case store.SQLite:
+		driver = riversqlite.New(db.SQL())
+	case store.Postgres:
+		// database/sql for everything, so the alert change and its jobs share one *sql.Tx; the native
+		// pool only LISTENs, so new jobs are picked up at once instead of at the next poll.
+		driver = riverdatabasesql.NewWithPgxListener(db.SQL(), db.PgxPool())
+	default:
+		return nil, fmt.Errorf("jobs: unsupported database %q", db.Dialect())
+	}
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: quiet(log)})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: migrator: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return nil, fmt.Errorf("jobs: migrate River tables: %w", err)
+	}
+
+	q := &Queue{db: db, log: log, opts: opts}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &wakeWorker{q: q})
+	river.AddWorker(workers, &pruneWorker{q: q})
+
+	client, err := river.NewClient(driver, &river.Config{
+		Logger:  quiet(log),
+		Workers: workers,
+		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
+		PeriodicJobs: []*river.PeriodicJob{
+			river.NewPeriodicJob(river.PeriodicInterval(opts.PruneEvery), func() (river.JobArgs, *river.InsertOpts) {
+				return PruneRequestsArgs{}, nil
+			}, &river.PeriodicJobOpts{RunOnStart: true}),
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jobs: client: %w", err)
+	}
+	q.client = client
+	return q, nil
+}
+
+// quiet keeps River's own info-level chatter out of tocsin's log; warnings and errors still show.
+func quiet(log *slog.Logger) *slog.Logger {
+	return slog.New(levelFilter{Handler: log.Handler(), min: slog.LevelWarn})
+}
+
+type levelFilter struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= f.min && f.Handler.Enabled(ctx, l)
+}
+
+// InsertTx enqueues job in tx to run at at (now or later); it implements store.Inserter.
+func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, job alert.Job, at time.Time) error {
+	var opts *river.InsertOpts
+	if !at.IsZero() {
+		opts = &river.InsertOpts{ScheduledAt: at}
+	}
+	if _, err := q.client.InsertTx(ctx, tx, job, opts); err != nil {
+		return fmt.Errorf("enqueue %s: %w", job.Kind(), err)
+	}
+	return nil
+}
+
+// Start begins working jobs; alerts is the service the alert jobs act through.
+func (q *Queue) Start(ctx context.Context, alerts *alert.Service) error {
+	if alerts == nil {
+		return errors.New("jobs: Start needs the alert service")
+	}
+	q.alerts.Store(alerts)
+	if err := q.client.Start(ctx); err != nil {
+		return fmt.Errorf("jobs: start: %w", err)
+	}
+	return nil
+}
+
+// Stop waits for running jobs to finish (until ctx ends) and stops fetching new ones.
+func (q *Queue) Stop(ctx context.Context) error {
+	return q.client.Stop(ctx)
+}
+
+// Depth counts jobs by state (available, scheduled, retryable, running, …) for metrics.
+func (q *Queue) Depth(ctx context.Context) (map[string]int, error) {
+	rows, err := q.db.SQL().QueryContext(ctx, `SELECT state, COUNT(*) FROM river_job WHERE state IN ('available', 'scheduled', 'retryable', 'running') GROUP BY state`)
+	if err != nil {
+		return nil, fmt.Errorf("count jobs: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int{"available": 0, "scheduled": 0, "retryable": 0, "running": 0}
+	for rows.Next() {
+		var state string
+		var n int
+		if err := rows.Scan(&state, &n); err != nil {
+			return nil, err
+		}
+		out[state] = n
+	}
+	return out, rows.Err()
+}
+
+// wakeWorker ends snoozes.
+type wakeWorker struct {
+	river.WorkerDefaults[alert.WakeArgs]
+	q *Queue
+}
+
+func (w *wakeWorker) Work(ctx context.Context, job *river.Job[alert.WakeArgs]) error {
+	return w.q.alerts.Load().Wake(ctx, job.Args.AlertID, job.Args.Until)
+}
+
+// PruneRequestsArgs deletes old request statuses; it runs periodically.
+type PruneRequestsArgs struct{}
+
+// Kind names the job for the queue.
+func (PruneRequestsArgs) Kind() string { return "requests.prune" }
+
+type pruneWorker struct {
+	river.WorkerDefaults[PruneRequestsArgs]
+	q *Queue
+}
+
+func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneRequestsArgs]) error {
+	n, err := w.q.db.PruneRequests(ctx, time.Now().Add(-w.q.opts.RequestRetention))
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		w.q.log.Info("pruned old request statuses", "count", n)
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+// Package server assembles tocsin from its parts (database, job queue, domain services, HTTP API) and
+// runs it until it is told to stop.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/tocsin-dev/tocsin/internal/alert"
+	"github.com/tocsin-dev/tocsin/internal/httpapi"
+	"github.com/tocsin-dev/tocsin/internal/integration"
+	"github.com/tocsin-dev/tocsin/internal/jobs"
+	"github.com/tocsin-dev/tocsin/internal/store"
+)
+
+// Config is what `tocsin serve` is started with.
+type Config struct {
+	Addr             string
+	Database         string
+	BaseURL          string
+	RequestRetention time.Duration
+	MaxBodyBytes     int64
+	// ShutdownTimeout bounds how long in-flight requests and jobs may take to finish on SIGTERM.
+	ShutdownTimeout time.Duration
+	Log             *slog.Logger
+}
+
+// App is a running tocsin's parts.
+type App struct {
+	cfg          Config
+	DB           *store.DB
+	Queue        *jobs.Queue
+	Alerts       *alert.Service
+	Integrations *integration.Service
+	HTTP         *httpapi.Server
+	Registry     *prometheus.Registry
+}
+
+// Open connects to the database, applies migrations and builds every part, without starting anything.
+func Open(ctx context.Context, cfg Config) (*App, error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.ShutdownTimeout <= 0 {
+		cfg.ShutdownTimeout = 25 * time.Second
+	}
+	db, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	q, err := jobs.New(ctx, db, cfg.Log, jobs.Options{RequestRetention: cfg.RequestRetention})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	created := prometheus.NewCounter(prometheus.CounterOpts{Name: "tocsin_alerts_created_total", Help: "Alerts created."})
+	deduped := prometheus.NewCounter(prometheus.CounterOpts{Name: "tocsin_alerts_deduped_total", Help: "Creates absorbed by an open alert with the same alias."})
+	reg.MustRegister(created, deduped, &queueCollector{q: q})
+
+	alerts := alert.NewService(db.Alerts(q), alert.Options{OnCreate: func(r alert.CreateResult) {
+		if r.Deduped {
+			deduped.Inc()
+		} else {
+			created.Inc()
+		}
+	}})
+	integrations := integration.NewService(db.Integrations())
+	api := httpapi.New(httpapi.Config{
+		Alerts: alerts, Integrations: integrations, Ready: db, Log: cfg.Log, Registry: reg, MaxBodyBytes: cfg.MaxBodyBytes,
+	})
+	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg}, nil
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }
+
+// Serve works jobs and answers HTTP on ln until ctx ends, then shuts down gracefully: it stops
+// accepting, finishes in-flight requests and running jobs (within ShutdownTimeout), and returns.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	log := a.cfg.Log
+	if err := a.Queue.Start(context.WithoutCancel(ctx), a.Alerts); err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.HTTP.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("tocsin is serving", "addr", ln.Addr().String(), "database", a.DB.Dialect(), "baseURL", a.cfg.BaseURL)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	log.Info("shutting down: finishing in-flight requests and jobs")
+	a.HTTP.Drain()
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if qerr := a.Queue.Stop(sctx); qerr != nil {
+		err = errors.Join(err, fmt.Errorf("stop jobs: %w", qerr))
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		err = errors.Join(serveErr, err)
+	}
+	return err
+}
+
+// queueCollector reports the job queue's depth by state when /metrics is scraped.
+type queueCollector struct{ q *jobs.Queue }
+
+var queueDesc = prometheus.NewDesc("tocsin_jobs", "Jobs in the durable queue by state.", []string{"state"}, nil)
+
+func (c *queueCollector) Describe(ch chan<- *prometheus.Desc) { ch <- queueDesc }
+
+func (c *queueCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	depth, err := c.q.Depth(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(queueDesc, err)
+		return
+	}
+	for state, n := range depth {
+		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(n), state)
+	}
+}

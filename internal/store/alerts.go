@@ -1,0 +1,432 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tocsin-dev/tocsin/internal/alert"
+)
+
+// Inserter enqueues a River job inside a transaction; internal/jobs provides it.
+type Inserter interface {
+	InsertTx(ctx context.Context, tx *sql.Tx, job alert.Job, at time.Time) error
+}
+
+// Alerts implements alert.Store.
+type Alerts struct {
+	db   *DB
+	jobs Inserter
+}
+
+// Alerts returns the alert store; jobs enqueued by alert changes go through ins.
+func (db *DB) Alerts(ins Inserter) *Alerts {
+	return &Alerts{db: db, jobs: ins}
+}
+
+var _ alert.Store = (*Alerts)(nil)
+
+// InTx implements alert.Store.
+func (s *Alerts) InTx(ctx context.Context, fn func(alert.Tx) error) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		return fn(&alertTx{tx: tx, db: s.db, jobs: s.jobs})
+	})
+}
+
+const alertColumns = `id, tiny_id, alias, message, description, responders, visible_to, actions, tags, details,
+	entity, source, priority, owner, status, acknowledged, seen, snoozed, snoozed_until, count,
+	created_at, updated_at, last_occurred_at, integration_id, integration_name, integration_type,
+	ack_time, close_time, acknowledged_by, closed_by`
+
+type scanner interface {
+	Scan(dest ...any) error
+}
+
+func scanAlert(row scanner) (*alert.Alert, error) {
+	var (
+		a                                                alert.Alert
+		responders, visibleTo, actions, tags, details    string
+		snoozedUntil, created, updated, lastOccurred     int64
+		priority, status                                 string
+	)
+	err := row.Scan(&a.ID, &a.TinyID, &a.Alias, &a.Message, &a.Description, &responders, &visibleTo, &actions, &tags, &details,
+		&a.Entity, &a.Source, &priority, &a.Owner, &status, &a.Acknowledged, &a.Seen, &a.Snoozed, &snoozedUntil, &a.Count,
+		&created, &updated, &lastOccurred, &a.Integration.ID, &a.Integration.Name, &a.Integration.Type,
+		&a.Report.AckTime, &a.Report.CloseTime, &a.Report.AcknowledgedBy, &a.Report.ClosedBy)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, alert.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read alert: %w", err)
+	}
+	a.Priority, a.Status = alert.Priority(priority), alert.Status(status)
+	a.SnoozedUntil, a.CreatedAt, a.UpdatedAt, a.LastOccurredAt = fromMillis(snoozedUntil), fromMillis(created), fromMillis(updated), fromMillis(lastOccurred)
+	for _, f := range []struct {
+		src string
+		dst any
+	}{{responders, &a.Responders}, {visibleTo, &a.VisibleTo}, {actions, &a.Actions}, {tags, &a.Tags}, {details, &a.Details}} {
+		if err := json.Unmarshal([]byte(f.src), f.dst); err != nil {
+			return nil, fmt.Errorf("decode alert %s: %w", a.ID, err)
+		}
+	}
+	return &a, nil
+}
+
+// alertArgs returns the alert's values in alertColumns order.
+func alertArgs(a *alert.Alert) ([]any, error) {
+	var js [5]string
+	for i, v := range []any{nonNil(a.Responders), nonNil(a.VisibleTo), nonNil(a.Actions), nonNil(a.Tags), nonNilMap(a.Details)} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return nil, fmt.Errorf("encode alert %s: %w", a.ID, err)
+		}
+		js[i] = string(b)
+	}
+	return []any{a.ID, a.TinyID, a.Alias, a.Message, a.Description, js[0], js[1], js[2], js[3], js[4],
+		a.Entity, a.Source, string(a.Priority), a.Owner, string(a.Status), a.Acknowledged, a.Seen, a.Snoozed, millis(a.SnoozedUntil), a.Count,
+		millis(a.CreatedAt), millis(a.UpdatedAt), millis(a.LastOccurredAt), a.Integration.ID, a.Integration.Name, a.Integration.Type,
+		a.Report.AckTime, a.Report.CloseTime, a.Report.AcknowledgedBy, a.Report.ClosedBy}, nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func nonNilMap(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// placeholders returns "$1, $2, … $n".
+func placeholders(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		if i > 1 {
+			b.WriteString(", ")
+		}
+		b.WriteString("$" + strconv.Itoa(i))
+	}
+	return b.String()
+}
+
+var (
+	insertAlertSQL = `INSERT INTO alerts (` + alertColumns + `) VALUES (` + placeholders(30) + `)`
+	updateAlertSQL = func() string {
+		cols := strings.Split(alertColumns, ",")
+		var sets []string
+		for i, c := range cols[1:] { // every column but id
+			sets = append(sets, fmt.Sprintf("%s = $%d", strings.TrimSpace(c), i+2))
+		}
+		return `UPDATE alerts SET ` + strings.Join(sets, ", ") + ` WHERE id = $1`
+	}()
+)
+
+// where returns the SQL condition and arguments that select ref.
+func where(ref alert.Ref) (string, []any, error) {
+	switch ref.Type {
+	case alert.ByID:
+		return `id = $1`, []any{ref.Value}, nil
+	case alert.ByTiny:
+		n, err := strconv.ParseInt(ref.Value, 10, 64)
+		if err != nil {
+			return "", nil, alert.ErrNotFound
+		}
+		return `tiny_id = $1`, []any{n}, nil
+	case alert.ByAlias:
+		// The open alert with the alias if there is one, else the newest.
+		return `alias = $1 ORDER BY CASE WHEN status = 'open' THEN 0 ELSE 1 END, created_at DESC LIMIT 1`, []any{ref.Value}, nil
+	}
+	return "", nil, fmt.Errorf("unknown identifier type %q", ref.Type)
+}
+
+// Get implements alert.Store.
+func (s *Alerts) Get(ctx context.Context, ref alert.Ref) (*alert.Alert, error) {
+	cond, args, err := where(ref)
+	if err != nil {
+		return nil, err
+	}
+	return scanAlert(s.db.read.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE `+cond, args...))
+}
+
+// List implements alert.Store.
+func (s *Alerts) List(ctx context.Context, opts alert.ListOptions) ([]*alert.Alert, error) {
+	cond, args := s.db.filter(opts.Query)
+	col := map[alert.SortField]string{
+		alert.SortCreatedAt: "created_at", alert.SortUpdatedAt: "updated_at", alert.SortLastOccurredAt: "last_occurred_at",
+		alert.SortTinyID: "tiny_id", alert.SortPriority: "priority", alert.SortCount: "count", alert.SortMessage: "message",
+		alert.SortStatus: "status", alert.SortAlias: "alias",
+	}[opts.Sort]
+	if col == "" {
+		col = "created_at"
+	}
+	dir := "DESC"
+	if opts.Order == alert.Asc {
+		dir = "ASC"
+	}
+	q := fmt.Sprintf(`SELECT %s FROM alerts WHERE %s ORDER BY %s %s, tiny_id %s LIMIT %d OFFSET %d`,
+		alertColumns, cond, col, dir, dir, opts.Limit, opts.Offset)
+	rows, err := s.db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []*alert.Alert
+	for rows.Next() {
+		a, err := scanAlert(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Count implements alert.Store.
+func (s *Alerts) Count(ctx context.Context, q alert.Query) (int, error) {
+	cond, args := s.db.filter(q)
+	var n int
+	if err := s.db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerts WHERE `+cond, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count alerts: %w", err)
+	}
+	return n, nil
+}
+
+// filter turns a query into a WHERE condition with $n arguments.
+func (db *DB) filter(q alert.Query) (string, []any) {
+	var (
+		conds []string
+		args  []any
+	)
+	add := func(cond string, arg any) {
+		args = append(args, arg)
+		conds = append(conds, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(args))))
+	}
+	like := "LIKE" // SQLite's LIKE ignores ASCII case
+	if db.dialect == Postgres {
+		like = "ILIKE"
+	}
+	if q.Status != "" {
+		add(`status = ?`, string(q.Status))
+	}
+	if q.Acknowledged != nil {
+		add(`acknowledged = ?`, *q.Acknowledged)
+	}
+	if q.Snoozed != nil {
+		add(`snoozed = ?`, *q.Snoozed)
+	}
+	if len(q.Priorities) > 0 {
+		var ors []string
+		for _, p := range q.Priorities {
+			args = append(args, string(p))
+			ors = append(ors, "priority = $"+strconv.Itoa(len(args)))
+		}
+		conds = append(conds, "("+strings.Join(ors, " OR ")+")")
+	}
+	for _, t := range q.Tags {
+		// Tags are a JSON array; a tag matches exactly as its JSON string, quotes included.
+		b, _ := json.Marshal(t)
+		add(`tags LIKE ? ESCAPE '\'`, "%"+escapeLike(string(b))+"%")
+	}
+	for _, f := range []struct{ col, val string }{{"alias", q.Alias}, {"source", q.Source}, {"entity", q.Entity}, {"owner", q.Owner}, {"integration_name", q.Integration}} {
+		if f.val != "" {
+			add(f.col+` = ?`, f.val)
+		}
+	}
+	if q.TinyID != 0 {
+		add(`tiny_id = ?`, q.TinyID)
+	}
+	for _, t := range q.Text {
+		add(`message `+like+` ? ESCAPE '\'`, "%"+escapeLike(t)+"%")
+	}
+	if len(conds) == 0 {
+		return "1 = 1", nil
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// Notes implements alert.Store.
+func (s *Alerts) Notes(ctx context.Context, alertID string, p alert.Page) ([]alert.Note, error) {
+	rows, err := s.db.read.QueryContext(ctx, pageSQL(`id, alert_id, note, owner, created_at`, "alert_notes", p), alertID, p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list notes: %w", err)
+	}
+	defer rows.Close()
+	var out []alert.Note
+	for rows.Next() {
+		var n alert.Note
+		var created int64
+		if err := rows.Scan(&n.ID, &n.AlertID, &n.Text, &n.Owner, &created); err != nil {
+			return nil, fmt.Errorf("read note: %w", err)
+		}
+		n.CreatedAt = fromMillis(created)
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// Logs implements alert.Store.
+func (s *Alerts) Logs(ctx context.Context, alertID string, p alert.Page) ([]alert.LogEntry, error) {
+	rows, err := s.db.read.QueryContext(ctx, pageSQL(`id, alert_id, type, log, owner, created_at`, "alert_logs", p), alertID, p.After, p.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list logs: %w", err)
+	}
+	defer rows.Close()
+	var out []alert.LogEntry
+	for rows.Next() {
+		var e alert.LogEntry
+		var created int64
+		if err := rows.Scan(&e.ID, &e.AlertID, &e.Type, &e.Text, &e.Owner, &created); err != nil {
+			return nil, fmt.Errorf("read log: %w", err)
+		}
+		e.CreatedAt = fromMillis(created)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func pageSQL(cols, table string, p alert.Page) string {
+	if p.Desc {
+		return `SELECT ` + cols + ` FROM ` + table + ` WHERE alert_id = $1 AND ($2 = 0 OR id < $2) ORDER BY id DESC LIMIT $3`
+	}
+	return `SELECT ` + cols + ` FROM ` + table + ` WHERE alert_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3`
+}
+
+// RequestStatus implements alert.Store.
+func (s *Alerts) RequestStatus(ctx context.Context, id string) (*alert.RequestStatus, error) {
+	var r alert.RequestStatus
+	var processed int64
+	err := s.db.read.QueryRowContext(ctx, `SELECT id, action, alert_id, alias, integration_id, success, status, processed_at FROM requests WHERE id = $1`, id).
+		Scan(&r.ID, &r.Action, &r.AlertID, &r.Alias, &r.IntegrationID, &r.Success, &r.Status, &processed)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, alert.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read request status: %w", err)
+	}
+	r.ProcessedAt = fromMillis(processed)
+	return &r, nil
+}
+
+// alertTx implements alert.Tx on one database transaction.
+type alertTx struct {
+	tx   *sql.Tx
+	db   *DB
+	jobs Inserter
+}
+
+func (t *alertTx) forUpdate() string {
+	if t.db.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return "" // SQLite's single writer already excludes other writers
+}
+
+func (t *alertTx) Lock(ctx context.Context, ref alert.Ref) (*alert.Alert, error) {
+	cond, args, err := where(ref)
+	if err != nil {
+		return nil, err
+	}
+	return scanAlert(t.tx.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE `+cond+t.forUpdate(), args...))
+}
+
+func (t *alertTx) OpenByAlias(ctx context.Context, alias string) (*alert.Alert, error) {
+	return scanAlert(t.tx.QueryRowContext(ctx, `SELECT `+alertColumns+` FROM alerts WHERE alias = $1 AND status = 'open'`+t.forUpdate(), alias))
+}
+
+func (t *alertTx) Insert(ctx context.Context, a *alert.Alert) error {
+	var next string
+	if t.db.dialect == Postgres {
+		next = `SELECT nextval('alert_tiny_id')`
+	} else {
+		next = `UPDATE counters SET value = value + 1 WHERE name = 'alert_tiny_id' RETURNING value`
+	}
+	if err := t.tx.QueryRowContext(ctx, next).Scan(&a.TinyID); err != nil {
+		return fmt.Errorf("next tiny id: %w", err)
+	}
+	args, err := alertArgs(a)
+	if err != nil {
+		return err
+	}
+	if _, err := t.tx.ExecContext(ctx, insertAlertSQL, args...); err != nil {
+		if isUniqueViolation(err) {
+			return alert.ErrAliasTaken
+		}
+		return fmt.Errorf("insert alert: %w", err)
+	}
+	return nil
+}
+
+func (t *alertTx) Update(ctx context.Context, a *alert.Alert) error {
+	args, err := alertArgs(a)
+	if err != nil {
+		return err
+	}
+	res, err := t.tx.ExecContext(ctx, updateAlertSQL, args...)
+	if err != nil {
+		if isUniqueViolation(err) {
+			return alert.ErrAliasTaken
+		}
+		return fmt.Errorf("update alert %s: %w", a.ID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return alert.ErrNotFound
+	}
+	return nil
+}
+
+func (t *alertTx) Delete(ctx context.Context, id string) error {
+	for _, q := range []string{`DELETE FROM alert_notes WHERE alert_id = $1`, `DELETE FROM alert_logs WHERE alert_id = $1`, `DELETE FROM alerts WHERE id = $1`} {
+		if _, err := t.tx.ExecContext(ctx, q, id); err != nil {
+			return fmt.Errorf("delete alert %s: %w", id, err)
+		}
+	}
+	return nil
+}
+
+func (t *alertTx) AddNote(ctx context.Context, n *alert.Note) error {
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO alert_notes (alert_id, note, owner, created_at) VALUES ($1, $2, $3, $4) RETURNING id`,
+		n.AlertID, n.Text, n.Owner, millis(n.CreatedAt)).Scan(&n.ID)
+	if err != nil {
+		return fmt.Errorf("add note: %w", err)
+	}
+	return nil
+}
+
+func (t *alertTx) AddLog(ctx context.Context, e *alert.LogEntry) error {
+	err := t.tx.QueryRowContext(ctx, `INSERT INTO alert_logs (alert_id, type, log, owner, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
+		e.AlertID, e.Type, e.Text, e.Owner, millis(e.CreatedAt)).Scan(&e.ID)
+	if err != nil {
+		return fmt.Errorf("add log: %w", err)
+	}
+	return nil
+}
+
+func (t *alertTx) SaveRequest(ctx context.Context, r *alert.RequestStatus) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO requests (id, action, alert_id, alias, integration_id, success, status, processed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		r.ID, r.Action, r.AlertID, r.Alias, r.IntegrationID, r.Success, r.Status, millis(r.ProcessedAt))
+	if err != nil {
+		return fmt.Errorf("save request status: %w", err)
+	}
+	return nil
+}
+
+func (t *alertTx) Enqueue(ctx context.Context, job alert.Job, at time.Time) error {
+	if t.jobs == nil {
+		return errors.New("enqueue: this store has no job queue")
+	}
+	return t.jobs.InsertTx(ctx, t.tx, job, at)
+}
