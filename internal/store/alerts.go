@@ -49,10 +49,10 @@ type scanner interface {
 
 func scanAlert(row scanner) (*alert.Alert, error) {
 	var (
-		a                                                alert.Alert
-		responders, visibleTo, actions, tags, details    string
-		snoozedUntil, created, updated, lastOccurred     int64
-		priority, status                                 string
+		a                                             alert.Alert
+		responders, visibleTo, actions, tags, details string
+		snoozedUntil, created, updated, lastOccurred  int64
+		priority, status                              string
 	)
 	err := row.Scan(&a.ID, &a.TinyID, &a.Alias, &a.Message, &a.Description, &responders, &visibleTo, &actions, &tags, &details,
 		&a.Entity, &a.Source, &priority, &a.Owner, &status, &a.Acknowledged, &a.Seen, &a.Snoozed, &snoozedUntil, &a.Count,
