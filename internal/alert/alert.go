@@ -171,7 +171,7 @@ type Origin struct {
 // owner is the name written into the activity log for this origin.
 func (o Origin) owner() string {
 	if o.User != "" {
-		return o.User
+		return cut(o.User, MaxUserRunes)
 	}
 	if o.Actor.Name != "" {
 		return o.Actor.Name

@@ -34,7 +34,7 @@ func ParseQuery(s string) (Query, error) {
 	if len(s) > MaxQueryLength {
 		return q, invalid("query", "longer than %d bytes", MaxQueryLength)
 	}
-	terms, err := splitTerms(s)
+	terms, err := splitTerms(clean(s))
 	if err != nil {
 		return q, err
 	}

@@ -160,8 +160,12 @@ func (a Actor) integrationID() string {
 type change func(a *Alert, now time.Time, tx Tx) (logText string, err error)
 
 func (s *Service) apply(ctx context.Context, o Origin, ref Ref, action, logType, status string, fn change) (*Alert, error) {
+	ref, err := ref.normalize()
+	if err != nil {
+		return nil, err
+	}
 	var out *Alert
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err = s.store.InTx(ctx, func(tx Tx) error {
 		a, err := tx.Lock(ctx, ref)
 		if err != nil {
 			return err
@@ -273,7 +277,7 @@ func (s *Service) AddNote(ctx context.Context, o Origin, ref Ref) (*Alert, error
 
 // AddTags adds tags the alert does not have yet.
 func (s *Service) AddTags(ctx context.Context, o Origin, ref Ref, tags []string) (*Alert, error) {
-	tags, err := cleanTags(tags)
+	tags, err := cleanTags(cleanAll(tags))
 	if err != nil {
 		return nil, err
 	}
@@ -324,6 +328,11 @@ func (s *Service) AddDetails(ctx context.Context, o Origin, ref Ref, details map
 	if len(details) == 0 {
 		return nil, invalid("details", "must not be empty")
 	}
+	cleaned := make(map[string]string, len(details))
+	for k, v := range details {
+		cleaned[clean(k)] = clean(v)
+	}
+	details = cleaned
 	return s.apply(ctx, o, ref, "AddDetails", "alertDetails", "Added details", func(a *Alert, _ time.Time, _ Tx) (string, error) {
 		merged := make(map[string]string, len(a.Details)+len(details))
 		for k, v := range a.Details {
@@ -413,7 +422,7 @@ func (s *Service) UpdateDescription(ctx context.Context, o Origin, ref Ref, desc
 // Escalate routes the alert to an escalation policy as an extra responder. The escalation engine of a
 // later issue acts on it; for now it is stored and logged.
 func (s *Service) Escalate(ctx context.Context, o Origin, ref Ref, escalation Responder) (*Alert, error) {
-	escalation.Type = "escalation"
+	escalation = Responder{Type: "escalation", ID: clean(escalation.ID), Name: clean(escalation.Name)}
 	if escalation.ID == "" && escalation.Name == "" {
 		return nil, invalid("escalation", "needs an id or a name")
 	}
@@ -443,6 +452,10 @@ func (s *Service) Assign(ctx context.Context, o Origin, ref Ref, owner string) (
 
 // Delete removes the alert with its notes and log.
 func (s *Service) Delete(ctx context.Context, o Origin, ref Ref) error {
+	ref, err := ref.normalize()
+	if err != nil {
+		return err
+	}
 	return s.store.InTx(ctx, func(tx Tx) error {
 		a, err := tx.Lock(ctx, ref)
 		if err != nil {
@@ -463,7 +476,8 @@ func (s *Service) Delete(ctx context.Context, o Origin, ref Ref) error {
 
 // Get returns one alert.
 func (s *Service) Get(ctx context.Context, ref Ref) (*Alert, error) {
-	if err := ref.check(); err != nil {
+	ref, err := ref.normalize()
+	if err != nil {
 		return nil, err
 	}
 	return s.store.Get(ctx, ref)
@@ -529,7 +543,7 @@ func (s *Service) Logs(ctx context.Context, ref Ref, p Page) ([]LogEntry, error)
 
 // RequestStatus returns what became of an earlier request.
 func (s *Service) RequestStatus(ctx context.Context, id string) (*RequestStatus, error) {
-	return s.store.RequestStatus(ctx, id)
+	return s.store.RequestStatus(ctx, clean(id))
 }
 
 func (p Page) normalize() Page {
@@ -537,6 +551,12 @@ func (p Page) normalize() Page {
 		p.Limit = MaxListLimit
 	}
 	return p
+}
+
+// normalize cleans a reference and checks it is well formed.
+func (r Ref) normalize() (Ref, error) {
+	r.Value = clean(r.Value)
+	return r, r.check()
 }
 
 func (r Ref) check() error {
@@ -558,6 +578,18 @@ func (r Ref) check() error {
 }
 
 func (req *CreateRequest) normalize() error {
+	req.Alias = clean(req.Alias)
+	req.Actions, req.Tags = cleanAll(req.Actions), cleanAll(req.Tags)
+	details := make(map[string]string, len(req.Details))
+	for k, v := range req.Details {
+		details[clean(k)] = clean(v)
+	}
+	req.Details = details
+	for _, rs := range [][]Responder{req.Responders, req.VisibleTo} {
+		for i, r := range rs {
+			rs[i] = Responder{Type: clean(r.Type), ID: clean(r.ID), Name: clean(r.Name), Username: clean(r.Username)}
+		}
+	}
 	req.Message = cut(strings.TrimSpace(req.Message), MaxMessageRunes)
 	if req.Message == "" {
 		return invalid("message", "is required")
@@ -673,8 +705,25 @@ func checkDetails(d map[string]string) error {
 	return nil
 }
 
-// cut shortens s to at most n runes.
+// clean makes s storable as text in every database: valid UTF-8 and no NUL bytes, which PostgreSQL
+// refuses and no person means.
+func clean(s string) string {
+	if utf8.ValidString(s) && !strings.ContainsRune(s, 0) {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+}
+
+func cleanAll(list []string) []string {
+	for i, s := range list {
+		list[i] = clean(s)
+	}
+	return list
+}
+
+// cut cleans s and shortens it to at most n runes.
 func cut(s string, n int) string {
+	s = clean(s)
 	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
