@@ -109,7 +109,9 @@ func TestActionsChangeTheAlertAndWriteWhoDidIt(t *testing.T) {
 			ok   func(*alert.Alert) bool
 		}{
 			{"ack", func() (*alert.Alert, error) { return svc.Acknowledge(ctx, alice, ref) },
-				func(a *alert.Alert) bool { return a.Acknowledged && a.Report.AcknowledgedBy == "alice" && a.Report.AckTime > 0 }},
+				func(a *alert.Alert) bool {
+					return a.Acknowledged && a.Report.AcknowledgedBy == "alice" && a.Report.AckTime > 0
+				}},
 			{"ack again changes nothing", func() (*alert.Alert, error) { return svc.Acknowledge(ctx, alice, ref) },
 				func(a *alert.Alert) bool { return a.Acknowledged }},
 			{"unack", func() (*alert.Alert, error) { return svc.Unacknowledge(ctx, alice, ref) },

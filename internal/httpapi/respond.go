@@ -44,6 +44,12 @@ func (c *call) decode(v any) error {
 		}
 		return apiErr(http.StatusBadRequest, "could not read the request body")
 	}
+	return decodeJSON(body, v)
+}
+
+// decodeJSON is the parser of every /v2 request body: depth-checked, and with errors a client can act
+// on (422 naming the field of the wrong type, 400 for JSON that does not parse).
+func decodeJSON(body []byte, v any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil
 	}

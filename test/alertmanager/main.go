@@ -208,6 +208,10 @@ type tocsinAlert struct {
 	} `json:"integration"`
 }
 
+type tocsinNote struct {
+	Note string `json:"note"`
+}
+
 type runner struct {
 	am, tocsin, key, exchanges string
 	timeout                    time.Duration
@@ -309,10 +313,19 @@ func run(args []string) error {
 	if *integrationName != "" {
 		check("integration "+*integrationName, got.Integration != nil && got.Integration.Name == *integrationName, got.Integration)
 	}
+	var notes struct {
+		Data []tocsinNote `json:"data"`
+	}
+	if err := r.tocsinGet("/v2/alerts/"+url.PathEscape(open.Alias)+"/notes?identifierType=alias", &notes); err != nil {
+		return err
+	}
+	check(`a note "opened by Alertmanager" (the create's note)`, slices.ContainsFunc(notes.Data, func(n tocsinNote) bool {
+		return n.Note == "opened by Alertmanager"
+	}), notes.Data)
 	if len(problems) > 0 {
 		return fmt.Errorf("the alert tocsin opened is not what Alertmanager was configured to send:\n  - %s", strings.Join(problems, "\n  - "))
 	}
-	r.logf("open alert checked: message, description, source, priority, tags, entity, details, actions, responders")
+	r.logf("open alert checked: message, description, source, priority, tags, entity, details, actions, responders, note")
 
 	// 4. Resolve: the same alert with endsAt in the past.
 	r.logf("resolving alert %s in Alertmanager", name)
@@ -485,8 +498,8 @@ func (r *runner) checkExchanges(alias string) error {
 		return err
 	}
 	want := map[string]bool{
-		"POST /v2/alerts":                      false,
-		"PUT /v2/alerts/" + alias + "/message": false,
+		"POST /v2/alerts":                          false,
+		"PUT /v2/alerts/" + alias + "/message":     false,
 		"PUT /v2/alerts/" + alias + "/description": false,
 		"POST /v2/alerts/" + alias + "/close":      false,
 	}
