@@ -1,6 +1,7 @@
 package sns
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -190,13 +191,28 @@ func (v *Verifier) Verify(ctx context.Context, m *Message) error {
 			return err
 		}
 	}
-	signed, err := StringToSign(m)
-	if err != nil {
-		return err
-	}
+	// Decode the signature before any request: a message that cannot verify costs nothing.
 	sig, err := base64.StdEncoding.DecodeString(m.Signature)
 	if err != nil {
 		return fmt.Errorf("%w: Signature is not base64", ErrBadSignature)
+	}
+	cert, err := v.certificate(ctx, certURL)
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
+		return fmt.Errorf("%w: certificate at %s is valid only from %s to %s", ErrBadCertificate,
+			truncate(certURL.String()), cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
+	}
+	return checkSignature(m, sig, cert.PublicKey.(*rsa.PublicKey)) // parseSigningCert accepts only RSA
+}
+
+// checkSignature verifies the decoded signature sig over StringToSign(m) with pub.
+func checkSignature(m *Message, sig []byte, pub *rsa.PublicKey) error {
+	signed, err := StringToSign(m)
+	if err != nil {
+		return err
 	}
 	var hash crypto.Hash
 	var digest []byte
@@ -210,19 +226,8 @@ func (v *Verifier) Verify(ctx context.Context, m *Message) error {
 	default: // Validate already refused it; kept so that a new version cannot slip through.
 		return fmt.Errorf("%w: unsupported SignatureVersion %q", ErrBadSignature, truncate(m.SignatureVersion))
 	}
-
-	cert, err := v.certificate(ctx, certURL)
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
-		return fmt.Errorf("%w: certificate at %s is valid only from %s to %s", ErrBadCertificate,
-			truncate(certURL.String()), cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
-	}
-	pub := cert.PublicKey.(*rsa.PublicKey) // parseSigningCert accepts nothing else
 	if err := rsa.VerifyPKCS1v15(pub, hash, digest, sig); err != nil {
-		return fmt.Errorf("%w: %s message %s from topic %s", ErrBadSignature, m.Type, truncate(m.MessageID), truncate(m.TopicARN))
+		return fmt.Errorf("%w: %s %s from topic %s", ErrBadSignature, m.Type, truncate(m.MessageID), truncate(m.TopicARN))
 	}
 	return nil
 }
@@ -338,9 +343,13 @@ func (v *Verifier) fetchCert(ctx context.Context, u *url.URL) (*x509.Certificate
 }
 
 func parseSigningCert(body []byte) (*x509.Certificate, error) {
-	block, _ := pem.Decode(body)
-	if block == nil || block.Type != "CERTIFICATE" {
+	// SNS serves exactly one PEM certificate; anything around it means the URL is not what it seems.
+	block, rest := pem.Decode(body)
+	if block == nil || block.Type != "CERTIFICATE" || !bytes.HasPrefix(bytes.TrimSpace(body), []byte("-----BEGIN")) {
 		return nil, errors.New("not a PEM certificate")
+	}
+	if len(bytes.TrimSpace(rest)) > 0 {
+		return nil, errors.New("unexpected data after the PEM certificate")
 	}
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
