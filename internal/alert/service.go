@@ -91,36 +91,40 @@ func (s *Service) Create(ctx context.Context, o Origin, req CreateRequest) (Crea
 func (s *Service) createOnce(ctx context.Context, o Origin, req CreateRequest) (CreateResult, error) {
 	var res CreateResult
 	err := s.store.InTx(ctx, func(tx Tx) error {
-		now := s.now()
-		if req.Alias != "" {
-			open, err := tx.OpenByAlias(ctx, req.Alias)
-			switch {
-			case err == nil:
-				open.Count++
-				open.LastOccurredAt = now
-				open.UpdatedAt = now
-				if err := tx.Update(ctx, open); err != nil {
-					return err
-				}
-				res = CreateResult{Alert: open, Deduped: true}
-				text := fmt.Sprintf("Alert occurred again (count %d)", open.Count)
-				return s.record(ctx, tx, o, open, now, "Create", "alertDedup", text, "Alert deduplicated")
-			case !errors.Is(err, ErrNotFound):
-				return err
-			}
-		}
-		a := req.newAlert(now, o)
-		if err := tx.Insert(ctx, a); err != nil {
-			return err
-		}
-		res = CreateResult{Alert: a}
-		text := "Alert created"
-		if a.Integration.Name != "" {
-			text = fmt.Sprintf("Alert created via %s", a.Integration.Name)
-		}
-		return s.record(ctx, tx, o, a, now, "Create", "alertCreate", text, "Created alert")
+		var err error
+		res, err = s.createIn(ctx, tx, o, req, s.now())
+		return err
 	})
 	return res, err
+}
+
+// createIn is the body of a create inside a transaction, shared by Create and Ingest.
+func (s *Service) createIn(ctx context.Context, tx Tx, o Origin, req CreateRequest, now time.Time) (CreateResult, error) {
+	if req.Alias != "" {
+		open, err := tx.OpenByAlias(ctx, req.Alias)
+		switch {
+		case err == nil:
+			open.Count++
+			open.LastOccurredAt = now
+			open.UpdatedAt = now
+			if err := tx.Update(ctx, open); err != nil {
+				return CreateResult{}, err
+			}
+			text := fmt.Sprintf("Alert occurred again (count %d)", open.Count)
+			return CreateResult{Alert: open, Deduped: true}, s.record(ctx, tx, o, open, now, "Create", "alertDedup", text, "Alert deduplicated")
+		case !errors.Is(err, ErrNotFound):
+			return CreateResult{}, err
+		}
+	}
+	a := req.newAlert(now, o)
+	if err := tx.Insert(ctx, a); err != nil {
+		return CreateResult{}, err
+	}
+	text := "Alert created"
+	if a.Integration.Name != "" {
+		text = fmt.Sprintf("Alert created via %s", a.Integration.Name)
+	}
+	return CreateResult{Alert: a}, s.record(ctx, tx, o, a, now, "Create", "alertCreate", text, "Created alert")
 }
 
 // record writes what every change writes: the log line, the caller's note, and the request status.
@@ -217,16 +221,21 @@ func (s *Service) Unacknowledge(ctx context.Context, o Origin, ref Ref) (*Alert,
 // Close ends the alert. A later create with the same alias makes a new alert.
 func (s *Service) Close(ctx context.Context, o Origin, ref Ref) (*Alert, error) {
 	return s.apply(ctx, o, ref, "Close", "alertClose", "Closed alert", func(a *Alert, now time.Time, _ Tx) (string, error) {
-		if a.Status == StatusClosed {
-			return "", nil
-		}
-		a.Status = StatusClosed
-		a.Snoozed = false
-		a.SnoozedUntil = time.Time{}
-		a.Report.CloseTime = max(now.Sub(a.CreatedAt).Milliseconds(), 1)
-		a.Report.ClosedBy = o.owner()
-		return "Alert closed", nil
+		return closeAlert(a, now, o), nil
 	})
+}
+
+// closeAlert closes a and returns the log text, or "" when it was closed already.
+func closeAlert(a *Alert, now time.Time, o Origin) string {
+	if a.Status == StatusClosed {
+		return ""
+	}
+	a.Status = StatusClosed
+	a.Snoozed = false
+	a.SnoozedUntil = time.Time{}
+	a.Report.CloseTime = max(now.Sub(a.CreatedAt).Milliseconds(), 1)
+	a.Report.ClosedBy = o.owner()
+	return "Alert closed"
 }
 
 // Snooze silences an open alert until the given time, when a job wakes it.

@@ -35,6 +35,9 @@ type Tx interface {
 	AddNote(ctx context.Context, n *Note) error
 	AddLog(ctx context.Context, e *LogEntry) error
 	SaveRequest(ctx context.Context, r *RequestStatus) error
+	// Remember records that the integration delivered the message with this key and reports whether
+	// it is the first time; a redelivered message's transaction then changes nothing.
+	Remember(ctx context.Context, integrationID, key string, at time.Time) (fresh bool, err error)
 	// Enqueue schedules a job to run at (or soon after) at, committed with the transaction.
 	Enqueue(ctx context.Context, job Job, at time.Time) error
 }

@@ -37,6 +37,9 @@ type Queue struct {
 type Options struct {
 	// RequestRetention is how long request statuses are kept before the prune job deletes them.
 	RequestRetention time.Duration
+	// MessageRetention is how long intake message ids are remembered to drop redeliveries. SNS stops
+	// retrying an HTTPS delivery within hours; a week is a wide margin.
+	MessageRetention time.Duration
 	// PruneEvery is how often the prune job runs.
 	PruneEvery time.Duration
 	// Workers is how many jobs run at once.
@@ -47,6 +50,9 @@ type Options struct {
 func New(ctx context.Context, db *store.DB, log *slog.Logger, opts Options) (*Queue, error) {
 	if opts.RequestRetention <= 0 {
 		opts.RequestRetention = 24 * time.Hour
+	}
+	if opts.MessageRetention <= 0 {
+		opts.MessageRetention = 7 * 24 * time.Hour
 	}
 	if opts.PruneEvery <= 0 {
 		opts.PruneEvery = time.Hour
@@ -167,7 +173,7 @@ func (w *wakeWorker) Work(ctx context.Context, job *river.Job[alert.WakeArgs]) e
 	return w.q.alerts.Load().Wake(ctx, job.Args.AlertID, job.Args.Until)
 }
 
-// PruneRequestsArgs deletes old request statuses; it runs periodically.
+// PruneRequestsArgs deletes old request statuses and intake message ids; it runs periodically.
 type PruneRequestsArgs struct{}
 
 // Kind names the job for the queue.
@@ -179,12 +185,17 @@ type pruneWorker struct {
 }
 
 func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneRequestsArgs]) error {
-	n, err := w.q.db.PruneRequests(ctx, time.Now().Add(-w.q.opts.RequestRetention))
+	now := time.Now()
+	requests, err := w.q.db.PruneRequests(ctx, now.Add(-w.q.opts.RequestRetention))
 	if err != nil {
 		return err
 	}
-	if n > 0 {
-		w.q.log.Info("pruned old request statuses", "count", n)
+	messages, err := w.q.db.PruneMessages(ctx, now.Add(-w.q.opts.MessageRetention))
+	if err != nil {
+		return err
+	}
+	if requests+messages > 0 {
+		w.q.log.Info("pruned old records", "requestStatuses", requests, "intakeMessageIds", messages)
 	}
 	return nil
 }

@@ -424,6 +424,19 @@ func (t *alertTx) SaveRequest(ctx context.Context, r *alert.RequestStatus) error
 	return nil
 }
 
+func (t *alertTx) Remember(ctx context.Context, integrationID, key string, at time.Time) (bool, error) {
+	res, err := t.tx.ExecContext(ctx, `INSERT INTO intake_messages (integration_id, message_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+		integrationID, key, millis(at))
+	if err != nil {
+		return false, fmt.Errorf("remember message %s: %w", key, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("remember message %s: %w", key, err)
+	}
+	return n == 1, nil
+}
+
 func (t *alertTx) Enqueue(ctx context.Context, job alert.Job, at time.Time) error {
 	if t.jobs == nil {
 		return errors.New("enqueue: this store has no job queue")

@@ -276,6 +276,15 @@ func (db *DB) PruneRequests(ctx context.Context, before time.Time) (int64, error
 	return res.RowsAffected()
 }
 
+// PruneMessages forgets intake message ids received before the cut-off.
+func (db *DB) PruneMessages(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.write.ExecContext(ctx, `DELETE FROM intake_messages WHERE received_at < $1`, before.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("prune intake message ids: %w", err)
+	}
+	return res.RowsAffected()
+}
+
 func millis(t time.Time) int64 {
 	if t.IsZero() {
 		return 0

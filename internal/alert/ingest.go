@@ -1,0 +1,122 @@
+package alert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Occurrence is one thing an intake (Security Hub, a webhook) reported: either something happened
+// (Create: make an alert, or count another occurrence of the open one) or it is over (CloseAlias: close
+// the open alert with that alias, and never make one).
+type Occurrence struct {
+	Create     *CreateRequest
+	CloseAlias string
+	// CloseNote says why, e.g. "Security Hub: workflow status RESOLVED"; it becomes a note.
+	CloseNote string
+}
+
+// IngestResult counts what an Ingest did.
+type IngestResult struct {
+	// Duplicate is true when the message key was seen before: nothing was changed.
+	Duplicate bool
+	Created   int
+	Deduped   int
+	Closed    int
+	// Ignored counts closes for which no open alert existed.
+	Ignored int
+}
+
+// Ingest applies every occurrence of one delivered message in ONE transaction, together with the
+// message's key, so that a redelivery of the same message (same key) changes nothing and a crash
+// leaves either all of it or none. An empty key skips the redelivery check.
+func (s *Service) Ingest(ctx context.Context, o Origin, key string, items []Occurrence) (IngestResult, error) {
+	for i := range items {
+		if items[i].Create == nil {
+			if items[i].CloseAlias = clean(items[i].CloseAlias); items[i].CloseAlias == "" {
+				return IngestResult{}, invalid("", "occurrence %d neither creates nor closes", i)
+			}
+			continue
+		}
+		if err := items[i].Create.normalize(); err != nil {
+			return IngestResult{}, fmt.Errorf("occurrence %d: %w", i, err)
+		}
+	}
+	var (
+		res     IngestResult
+		created []CreateResult
+		err     error
+	)
+	for range createAttempts {
+		res, created, err = s.ingestOnce(ctx, o, clean(key), items)
+		if !errors.Is(err, ErrAliasTaken) {
+			break
+		}
+	}
+	if err != nil {
+		return IngestResult{}, err
+	}
+	if s.onCreate != nil {
+		for _, c := range created {
+			s.onCreate(c)
+		}
+	}
+	return res, nil
+}
+
+func (s *Service) ingestOnce(ctx context.Context, o Origin, key string, items []Occurrence) (IngestResult, []CreateResult, error) {
+	var (
+		res     IngestResult
+		created []CreateResult
+	)
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		now := s.now()
+		if key != "" {
+			fresh, err := tx.Remember(ctx, o.Actor.ID, key, now)
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				res.Duplicate = true
+				return nil
+			}
+		}
+		for _, it := range items {
+			if it.Create != nil {
+				c, err := s.createIn(ctx, tx, o, *it.Create, now)
+				if err != nil {
+					return err
+				}
+				created = append(created, c)
+				if c.Deduped {
+					res.Deduped++
+				} else {
+					res.Created++
+				}
+				continue
+			}
+			a, err := tx.OpenByAlias(ctx, it.CloseAlias)
+			if errors.Is(err, ErrNotFound) {
+				res.Ignored++
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			text := closeAlert(a, now, o)
+			a.UpdatedAt = now
+			if err := tx.Update(ctx, a); err != nil {
+				return err
+			}
+			co := o
+			co.Note = it.CloseNote
+			co.RequestID = ""
+			if err := s.record(ctx, tx, co, a, now, "Close", "alertClose", text, ""); err != nil {
+				return err
+			}
+			res.Closed++
+		}
+		return nil
+	})
+	return res, created, err
+}
