@@ -57,6 +57,18 @@ type Settings struct {
 	ExternalID  string `json:"externalId,omitempty"`
 	Region      string `json:"region,omitempty"`
 	SendUpdates bool   `json:"sendUpdates,omitempty"`
+	// Filter chooses which Security Hub findings make alerts; see securityhub.Filter, which has the
+	// same fields and the rules.
+	Filter FindingFilter `json:"filter,omitempty"`
+}
+
+// FindingFilter is stored with a Security Hub integration. It is declared here, field for field like
+// securityhub.Filter, so that this package stays free of the mapping code; the intake converts it.
+type FindingFilter struct {
+	MinSeverity  string   `json:"minSeverity,omitempty"`
+	ProductNames []string `json:"productNames,omitempty"`
+	AccountIDs   []string `json:"accountIds,omitempty"`
+	RecordStates []string `json:"recordStates,omitempty"`
 }
 
 // Errors of Authenticate, told apart so the API can answer 401 or 403.
