@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -74,7 +75,7 @@ type MessageAttribute struct {
 func (m *Message) Time() (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, m.Timestamp)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("%w: Timestamp %q is not an RFC 3339 time", ErrMalformed, m.Timestamp)
+		return time.Time{}, fmt.Errorf("%w: Timestamp %q is not an RFC 3339 time", ErrMalformed, truncate(m.Timestamp))
 	}
 	return t, nil
 }
@@ -83,21 +84,26 @@ func (m *Message) Time() (time.Time, error) {
 // the payload inside Message is a string and does not count.
 const maxDepth = 16
 
-// stringFields maps every JSON key that Parse reads as a string to where it goes.
-func (m *Message) stringFields() map[string]*string {
-	return map[string]*string{
-		"Type":             (*string)(&m.Type),
-		"MessageId":        &m.MessageID,
-		"Token":            &m.Token,
-		"TopicArn":         &m.TopicARN,
-		"Subject":          &m.Subject,
-		"Message":          &m.Message,
-		"Timestamp":        &m.Timestamp,
-		"SignatureVersion": &m.SignatureVersion,
-		"Signature":        &m.Signature,
-		"SigningCertURL":   &m.SigningCertURL,
-		"SubscribeURL":     &m.SubscribeURL,
-		"UnsubscribeURL":   &m.UnsubscribeURL,
+type field struct {
+	name string
+	ptr  *string
+}
+
+// stringFields lists, in a fixed order, every JSON key Parse reads as a string and where it goes.
+func (m *Message) stringFields() []field {
+	return []field{
+		{"Type", (*string)(&m.Type)},
+		{"MessageId", &m.MessageID},
+		{"Token", &m.Token},
+		{"TopicArn", &m.TopicARN},
+		{"Subject", &m.Subject},
+		{"Message", &m.Message},
+		{"Timestamp", &m.Timestamp},
+		{"SignatureVersion", &m.SignatureVersion},
+		{"Signature", &m.Signature},
+		{"SigningCertURL", &m.SigningCertURL},
+		{"SubscribeURL", &m.SubscribeURL},
+		{"UnsubscribeURL", &m.UnsubscribeURL},
 	}
 }
 
@@ -124,21 +130,27 @@ func Parse(body []byte) (*Message, error) {
 		return nil, err
 	}
 
+	// Decide whether this is an envelope at all before judging its fields: a raw EventBridge event
+	// must be reported as raw delivery, not as an envelope with odd fields.
+	var typ string
+	_ = json.Unmarshal(fields["Type"], &typ) // anything but a string leaves typ empty
+	if !isEnvelope(fields, MessageType(typ)) {
+		return nil, rawDeliveryError(fields)
+	}
 	var m Message
-	targets := m.stringFields()
-	for key, raw := range fields {
-		if dst, ok := targets[key]; ok {
-			if err := decodeString(key, raw, dst); err != nil {
+	for _, f := range m.stringFields() {
+		if raw, ok := fields[f.name]; ok {
+			if err := decodeString(f.name, raw, f.ptr); err != nil {
 				return nil, err
 			}
 		}
 	}
-	if !isEnvelope(fields, m.Type) {
-		return nil, rawDeliveryError(fields)
-	}
 	if raw, ok := fields["MessageAttributes"]; ok && !isNull(raw) {
 		if err := json.Unmarshal(raw, &m.MessageAttributes); err != nil {
 			return nil, fmt.Errorf("%w: MessageAttributes must be an object of {Type, Value} strings: %v", ErrMalformed, err)
+		}
+		if len(m.MessageAttributes) == 0 {
+			m.MessageAttributes = nil // {} and no attributes are the same thing
 		}
 	}
 	if m.SigningCertURL == "" {
@@ -170,11 +182,10 @@ func (m *Message) Validate() error {
 		return fmt.Errorf("%w: unknown Type %q (want %s, %s or %s)", ErrMalformed, truncate(string(m.Type)),
 			TypeNotification, TypeSubscriptionConfirmation, TypeUnsubscribeConfirmation)
 	}
-	values := m.stringFields()
 	var missing []string
-	for _, k := range required {
-		if *values[k] == "" {
-			missing = append(missing, k)
+	for _, f := range m.stringFields() {
+		if *f.ptr == "" && slices.Contains(required, f.name) {
+			missing = append(missing, f.name)
 		}
 	}
 	if len(missing) > 0 {

@@ -257,6 +257,7 @@ func (v *Verifier) certificate(ctx context.Context, u *url.URL) (*x509.Certifica
 	e, ok := c.entries[key]
 	if !ok || (isDone(e) && now.Sub(e.added) >= c.ttl) {
 		e = &certEntry{done: make(chan struct{}), added: now}
+		delete(c.entries, key) // an expired entry for this URL must not push out another one
 		c.evictLocked(now)
 		c.entries[key] = e
 		// The fetch outlives this caller's context on purpose: other callers may be waiting on it,

@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -49,6 +50,38 @@ type DB struct {
 	read *sql.DB
 	// pool is PostgreSQL's native pool, which River uses to LISTEN for new jobs.
 	pool *pgxpool.Pool
+
+	stmtMu sync.Mutex
+	stmts  map[string]*sql.Stmt // prepared on write, by query text
+}
+
+// stmt returns query prepared on the writer pool, or nil when it is not one of the prepared queries.
+// It never prepares: on SQLite the writer pool has one connection, which the calling transaction
+// holds, so preparing here would wait for ever.
+func (db *DB) stmt(query string) *sql.Stmt {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	return db.stmts[query]
+}
+
+// prepare prepares the fixed statements of the hot paths once, while no transaction is open.
+func (db *DB) prepare(ctx context.Context, queries []string) error {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	if db.stmts == nil {
+		db.stmts = map[string]*sql.Stmt{}
+	}
+	for _, q := range queries {
+		if _, ok := db.stmts[q]; ok {
+			continue
+		}
+		st, err := db.write.PrepareContext(ctx, q)
+		if err != nil {
+			return fmt.Errorf("prepare %q: %w", q, err)
+		}
+		db.stmts[q] = st
+	}
+	return nil
 }
 
 // Open connects to a database URL, sqlite://PATH or postgres://…, and applies pending migrations.
@@ -69,6 +102,10 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		return nil, err
 	}
 	if err := db.migrate(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := db.prepare(ctx, db.hotQueries()); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -142,6 +179,12 @@ func (db *DB) PgxPool() *pgxpool.Pool { return db.pool }
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	db.stmtMu.Lock()
+	for _, st := range db.stmts {
+		st.Close()
+	}
+	db.stmts = nil
+	db.stmtMu.Unlock()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
