@@ -19,6 +19,7 @@ import (
 
 	"github.com/tocsin-dev/tocsin/internal/integration"
 	"github.com/tocsin-dev/tocsin/internal/server"
+	"github.com/tocsin-dev/tocsin/internal/sns"
 	"github.com/tocsin-dev/tocsin/internal/store"
 )
 
@@ -135,6 +136,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	retention := fs.Duration("request-retention", 24*time.Hour, "how long API request statuses are kept")
 	maxBody := fs.Int64("max-body-bytes", 1<<20, "largest request body accepted")
 	shutdown := fs.Duration("shutdown-timeout", 25*time.Second, "how long in-flight requests and jobs may take to finish on SIGTERM")
+	snsHosts := fs.String("sns-cert-hosts", "", "comma-separated host patterns trusted for SNS SigningCertURL and SubscribeURL, e.g. sns.*.amazonaws.com,127.0.0.1:8443 (default: the AWS SNS hosts of every partition)")
+	snsCA := fs.String("sns-ca-file", "", "PEM file of extra root certificates for fetching SNS certificate and subscribe URLs")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -148,6 +151,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	app, err := server.Open(ctx, server.Config{
 		Addr: *addr, Database: c.database, BaseURL: *baseURL, RequestRetention: *retention,
 		MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, Log: log,
+		SNSCertHosts: sns.SplitHostPatterns(*snsHosts), SNSCAFile: *snsCA,
 	})
 	if err != nil {
 		return err
@@ -200,10 +204,10 @@ func integrationCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		if name == "" {
 			return errors.New("integration create needs --name")
 		}
-		if t != integration.TypeAPI {
-			// The Security Hub and webhook intake endpoints are not built yet; refusing here keeps
-			// tocsin from printing an endpoint URL that would not answer.
-			return fmt.Errorf("integration type %s is not available yet in this version; use --type api", t)
+		if t == integration.TypeWebhook {
+			// The webhook intake endpoint is not built yet; refusing here keeps tocsin from
+			// printing an endpoint URL that would not answer.
+			return fmt.Errorf("integration type %s is not available yet in this version; use --type api or amazonsecurityhub", t)
 		}
 		settings := integration.Settings{RoleARN: roleARN, Region: region, ExternalID: externalID, SendUpdates: roleARN != ""}
 		if sendUpdates.set {

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
+	"github.com/tocsin-dev/tocsin/internal/intake"
 	"github.com/tocsin-dev/tocsin/internal/integration"
 )
 
@@ -31,8 +33,10 @@ type Readiness interface {
 type Config struct {
 	Alerts       *alert.Service
 	Integrations *integration.Service
-	Ready        Readiness
-	Log          *slog.Logger
+	// SecurityHub receives findings on POST /v1/json/amazonsecurityhub.
+	SecurityHub *intake.SecurityHub
+	Ready       Readiness
+	Log         *slog.Logger
 	// Registry collects the HTTP metrics and is served on /metrics (with whatever else is registered).
 	Registry *prometheus.Registry
 	// MaxBodyBytes caps request bodies; 0 means 1 MiB.
@@ -104,6 +108,7 @@ func (s *Server) routes() {
 	v2("PUT /v2/alerts/{identifier}/priority", s.updatePriority)
 	v2("PUT /v2/alerts/{identifier}/message", s.updateMessage)
 	v2("PUT /v2/alerts/{identifier}/description", s.updateDescription)
+	m.Handle("POST /v1/json/{type}", s.keyed(integration.TypeSecurityHub, s.receive))
 	v2("/v2/", func(*call) error {
 		return apiErr(http.StatusNotFound, "no such API endpoint (tocsin implements Opsgenie's v2 Alert API)")
 	})
@@ -160,14 +165,23 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// v2 wraps a handler of the Opsgenie API: request id, key check, body limit, and one place where
-// errors become Opsgenie-shaped responses and are logged once.
+// v2 wraps a handler of the Opsgenie API; see keyed.
 func (s *Server) v2(h func(*call) error) http.Handler {
+	return s.keyed(integration.TypeAPI, h)
+}
+
+// keyed wraps a handler that integrations call with their key: request id, key check (the key must
+// belong to an integration of type want), body limit, and one place where errors become
+// Opsgenie-shaped responses and are logged once.
+func (s *Server) keyed(want integration.Type, h func(*call) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{w: w, r: r, id: newRequestID(), start: time.Now()}
 		w.Header().Set("X-Request-Id", c.id)
 		r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-		err := s.authenticate(c, integration.TypeAPI)
+		err := s.checkPath(r)
+		if err == nil {
+			err = s.authenticate(c, want)
+		}
 		if err == nil {
 			err = h(c)
 		}
@@ -177,10 +191,20 @@ func (s *Server) v2(h func(*call) error) http.Handler {
 	})
 }
 
+// checkPath refuses intake URLs for integration types that have no intake, before the key is read.
+func (s *Server) checkPath(r *http.Request) error {
+	t := r.PathValue("type")
+	if t == "" || t == string(integration.TypeSecurityHub) {
+		return nil
+	}
+	return apiErr(http.StatusNotFound, fmt.Sprintf("unknown integration type %q in the URL; this endpoint is /v1/json/amazonsecurityhub", t))
+}
+
 // fail answers err in Opsgenie's error shape and logs it once.
 func (s *Server) fail(c *call, err error) {
 	status, body := http.StatusInternalServerError, map[string]any{"message": "internal error; see tocsin's log for request " + c.id}
 	var (
+		ie *intake.Error
 		ae *apiError
 		ve *alert.ValidationError
 		mb *http.MaxBytesError
@@ -188,6 +212,8 @@ func (s *Server) fail(c *call, err error) {
 	switch {
 	case errors.As(err, &ae):
 		status, body["message"] = ae.status, ae.msg
+	case errors.As(err, &ie):
+		status, body["message"] = ie.Status, ie.Msg
 	case errors.As(err, &ve):
 		status = http.StatusUnprocessableEntity
 		body["message"] = "Request body is not processable: " + ve.Error()

@@ -84,7 +84,10 @@ func describe(f Finding, product, level string, by sentBy) string {
 			if i == maxListedReasons {
 				break
 			}
-			reason := strings.TrimSpace(fact(r.ReasonCode) + " " + fact(r.Description))
+			reason := fact(r.ReasonCode)
+			if desc := fact(r.Description); desc != "" {
+				reason = strings.TrimPrefix(reason+": "+desc, ": ")
+			}
 			if reason != "" {
 				b.WriteString("  - " + reason + "\n")
 			}
@@ -215,8 +218,12 @@ func insightConsoleURL(arn, region string) string {
 	return u
 }
 
-// maxListedInsightResults matches the most results Security Hub sends in one event.
-const maxListedInsightResults = 100
+// Insight results shown: Security Hub sends at most 100, and 100 values of maxInsightValueRunes fit
+// in a description.
+const (
+	maxListedInsightResults = 100
+	maxInsightValueRunes    = 120
+)
 
 // MapInsight makes the one alert an Insight Results event stands for: a person chose to send an
 // insight's results through a custom action, and wants them looked at as a whole, not one alert per
@@ -259,7 +266,7 @@ func MapInsight(ev *Event, opts Options) Decision {
 			fmt.Fprintf(&b, "  … and %d more\n", len(d.InsightResults)-i)
 			break
 		}
-		fmt.Fprintf(&b, "  - %s: %d\n", clip(oneLine(r.Value), maxResourceIDRunes), r.Count)
+		fmt.Fprintf(&b, "  - %s: %d\n", clip(oneLine(r.Value), maxInsightValueRunes), r.Count)
 	}
 	var links strings.Builder
 	if u := insightConsoleURL(d.InsightArn, ev.Region); u != "" {

@@ -45,7 +45,8 @@ func jsonError(index int, prefix string, err error) *Error {
 	case errors.As(err, &syntax):
 		return &Error{Finding: index, Field: prefix, Reason: fmt.Sprintf("malformed JSON at byte %d: %s", syntax.Offset, syntax.Error()), Err: err}
 	case errors.As(err, &typ):
-		return &Error{Finding: index, Field: joinPath(prefix, typ.Field), Reason: fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type), cutRunes(typ.Value, 40)), Err: err}
+		// The path can hold map keys from the input: keep it short and on one line.
+		return &Error{Finding: index, Field: clip(oneLine(joinPath(prefix, typ.Field)), 120), Reason: fmt.Sprintf("must be %s, not %s", jsonKind(typ.Type), cutRunes(typ.Value, 40)), Err: err}
 	}
 	return &Error{Finding: index, Field: prefix, Reason: "malformed JSON: " + err.Error(), Err: err}
 }

@@ -5,8 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -26,8 +26,8 @@ const (
 	MaxFindingsPerEvent = 100
 	// MaxEventBytes guards callers that forget to cap the request body.
 	MaxEventBytes = 1 << 20
-	// MaxDepth bounds JSON nesting. ASFF's deepest resource details nest about a dozen levels
-	// inside the event; encoding/json alone would recurse ten thousand levels deep before refusing.
+	// MaxDepth bounds JSON nesting. Real events, resource details included, nest far less deep;
+	// encoding/json alone would recurse ten thousand levels before refusing.
 	MaxDepth = 64
 )
 
@@ -96,6 +96,77 @@ func (r InsightResult) MarshalJSON() ([]byte, error) {
 	return json.Marshal(map[string]int64{r.Value: r.Count})
 }
 
+// UnmarshalJSON reads a one-key object {"VALUE": COUNT}; COUNT must be a whole number.
+func (r *InsightResult) UnmarshalJSON(data []byte) error {
+	var m map[string]json.Number
+	if err := json.Unmarshal(data, &m); err != nil {
+		return err
+	}
+	if len(m) != 1 {
+		return errors.New(`must be an object with one "VALUE": COUNT pair`)
+	}
+	for k, v := range m {
+		n, err := v.Int64()
+		if err != nil {
+			return fmt.Errorf("the count of %s must be a whole number", quote(k))
+		}
+		*r = InsightResult{Value: k, Count: n}
+	}
+	return nil
+}
+
+// ParseEvent reads an EventBridge event from Security Hub. It refuses, with an *Error, an event that
+// is not JSON, nests deeper than MaxDepth, is larger than MaxEventBytes, does not come from
+// aws.securityhub, or — for findings events — carries no finding, more than MaxFindingsPerEvent, or a
+// finding without Id, ProductArn, AwsAccountId or Title; an Insight Results event needs insightArn.
+// An event whose top level repeats the key "detail" is refused as ambiguous.
+// An event with an unknown detail-type is returned with Kind KindUnknown and its detail unread.
+func ParseEvent(body []byte) (*Event, error) {
+	if err := checkShape(body, "detail"); err != nil {
+		return nil, err
+	}
+	// Good events, nearly all of them, are decoded in one pass. When that fails, parseCarefully
+	// decodes part by part: it alone says which field of which finding is wrong, and it alone
+	// tolerates an unknown detail-type whose detail has some other shape.
+	var w struct {
+		Event
+		Detail *Detail `json:"detail"` // shadows Event.Detail, to tell a missing detail from an empty one
+	}
+	if err := json.Unmarshal(body, &w); err != nil {
+		return parseCarefully(body)
+	}
+	ev := &w.Event
+	ev.Kind = kindOf(ev.DetailType)
+	if err := checkEnvelope(ev); err != nil || ev.Kind == KindUnknown {
+		return nilIfErr(ev, err)
+	}
+	if w.Detail == nil {
+		return nil, fieldError(-1, "detail", "is required")
+	}
+	ev.Detail = *w.Detail
+	if ev.Kind == KindInsightResults {
+		ev.Detail.Findings = nil // not part of an insight event; parseCarefully does not read them either
+		return nilIfErr(ev, checkInsight(ev.Detail))
+	}
+	ev.Detail.InsightResults = nil
+	if err := checkCount(len(ev.Detail.Findings)); err != nil {
+		return nil, err
+	}
+	for i, f := range ev.Detail.Findings {
+		if err := checkFinding(f, i, findingPath(i)); err != nil {
+			return nil, err
+		}
+	}
+	return ev, nil
+}
+
+func nilIfErr(ev *Event, err error) (*Event, error) {
+	if err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
 // envelope is Event with the detail left raw, so that it is decoded only for known kinds and each
 // finding alone (which lets an error name the finding).
 type envelope struct {
@@ -120,15 +191,9 @@ type rawDetail struct {
 	InsightResults    []json.RawMessage `json:"insightResults"`
 }
 
-// ParseEvent reads an EventBridge event from Security Hub. It refuses, with an *Error, an event that
-// is not JSON, nests deeper than MaxDepth, is larger than MaxEventBytes, does not come from
-// aws.securityhub, or — for findings events — carries no finding, more than MaxFindingsPerEvent, or a
-// finding without Id, ProductArn, AwsAccountId or Title; an Insight Results event needs insightArn.
-// An event with an unknown detail-type is returned with Kind KindUnknown and its detail unread.
-func ParseEvent(body []byte) (*Event, error) {
-	if err := checkShape(body); err != nil {
-		return nil, err
-	}
+// parseCarefully is ParseEvent one part at a time: the envelope, then (for known kinds) the detail,
+// then each finding or insight result, so that an error can name the exact field.
+func parseCarefully(body []byte) (*Event, error) {
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
 		if isTopLevelTypeError(err) {
@@ -136,24 +201,15 @@ func ParseEvent(body []byte) (*Event, error) {
 		}
 		return nil, jsonError(-1, "", err)
 	}
-	if env.Source != Source {
-		if env.Source == "" {
-			return nil, fieldError(-1, "source", "is required and must be %q", Source)
-		}
-		return nil, fieldError(-1, "source", "must be %q, not %s", Source, quote(env.Source))
-	}
-	if strings.TrimSpace(env.DetailType) == "" {
-		return nil, fieldError(-1, "detail-type", "is required")
-	}
 	ev := &Event{
 		Version: env.Version, ID: env.ID, DetailType: env.DetailType, Source: env.Source,
 		Account: env.Account, Time: env.Time, Region: env.Region, Resources: env.Resources,
 		Kind: kindOf(env.DetailType),
 	}
-	if ev.Kind == KindUnknown {
-		return ev, nil
+	if err := checkEnvelope(ev); err != nil || ev.Kind == KindUnknown {
+		return nilIfErr(ev, err)
 	}
-	if len(bytes.TrimSpace(env.Detail)) == 0 {
+	if d := bytes.TrimSpace(env.Detail); len(d) == 0 || string(d) == "null" {
 		return nil, fieldError(-1, "detail", "is required")
 	}
 	var raw rawDetail
@@ -168,25 +224,24 @@ func ParseEvent(body []byte) (*Event, error) {
 		InsightArn: raw.InsightArn, InsightName: raw.InsightName, ResultType: raw.ResultType,
 	}
 	if ev.Kind == KindInsightResults {
-		if strings.TrimSpace(raw.InsightArn) == "" {
-			return nil, fieldError(-1, "detail.insightArn", "is required")
-		}
-		results, err := parseInsightResults(raw.InsightResults)
-		if err != nil {
+		if err := checkInsight(ev.Detail); err != nil {
 			return nil, err
 		}
-		ev.Detail.InsightResults = results
+		for i, rr := range raw.InsightResults {
+			var r InsightResult
+			if err := json.Unmarshal(rr, &r); err != nil {
+				return nil, insightError(i, err)
+			}
+			ev.Detail.InsightResults = append(ev.Detail.InsightResults, r)
+		}
 		return ev, nil
 	}
-	switch n := len(raw.Findings); {
-	case n == 0:
-		return nil, fieldError(-1, "detail.findings", "must hold at least one finding")
-	case n > MaxFindingsPerEvent:
-		return nil, fieldError(-1, "detail.findings", "holds %d findings; at most %d are allowed in one event", n, MaxFindingsPerEvent)
+	if err := checkCount(len(raw.Findings)); err != nil {
+		return nil, err
 	}
 	ev.Detail.Findings = make([]Finding, len(raw.Findings))
 	for i, rf := range raw.Findings {
-		f, err := decodeFinding(rf, i, fmt.Sprintf("detail.findings[%d]", i))
+		f, err := decodeFinding(rf, i, findingPath(i))
 		if err != nil {
 			return nil, err
 		}
@@ -195,10 +250,57 @@ func ParseEvent(body []byte) (*Event, error) {
 	return ev, nil
 }
 
+func findingPath(i int) string { return fmt.Sprintf("detail.findings[%d]", i) }
+
+func checkEnvelope(ev *Event) error {
+	if ev.Source != Source {
+		if ev.Source == "" {
+			return fieldError(-1, "source", "is required and must be %q", Source)
+		}
+		return fieldError(-1, "source", "must be %q, not %s", Source, quote(ev.Source))
+	}
+	if strings.TrimSpace(ev.DetailType) == "" {
+		return fieldError(-1, "detail-type", "is required")
+	}
+	return nil
+}
+
+func checkInsight(d Detail) error {
+	if strings.TrimSpace(d.InsightArn) == "" {
+		return fieldError(-1, "detail.insightArn", "is required")
+	}
+	return nil
+}
+
+func checkCount(n int) error {
+	switch {
+	case n == 0:
+		return fieldError(-1, "detail.findings", "must hold at least one finding")
+	case n > MaxFindingsPerEvent:
+		return fieldError(-1, "detail.findings", "holds %d findings; at most %d are allowed in one event", n, MaxFindingsPerEvent)
+	}
+	return nil
+}
+
+// insightError words an error from InsightResult.UnmarshalJSON (ours, already safe to show) or
+// from the JSON decoder beneath it.
+func insightError(i int, err error) *Error {
+	path := fmt.Sprintf("detail.insightResults[%d]", i)
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case isTopLevelTypeError(err):
+		return fieldError(-1, path, `must be an object {"VALUE": COUNT}`)
+	case errors.As(err, &syntax), errors.As(err, &typ):
+		return jsonError(-1, path, err)
+	}
+	return &Error{Finding: -1, Field: path, Reason: err.Error(), Err: err}
+}
+
 // ParseFinding reads one ASFF finding (as GetFindings or a test gives it) with the same checks
 // ParseEvent applies to each finding of an event.
 func ParseFinding(data []byte) (Finding, error) {
-	if err := checkShape(data); err != nil {
+	if err := checkShape(data, ""); err != nil {
 		return Finding{}, err
 	}
 	return decodeFinding(data, -1, "")
@@ -212,43 +314,24 @@ func decodeFinding(data []byte, index int, path string) (Finding, error) {
 		}
 		return Finding{}, jsonError(index, path, err)
 	}
+	if err := checkFinding(f, index, path); err != nil {
+		return Finding{}, err
+	}
+	return f, nil
+}
+
+// checkFinding insists on what Map needs to make an alert that can be found again: the finding's
+// identity (Id, ProductArn), whose it is (AwsAccountId) and something to call it (Title).
+func checkFinding(f Finding, index int, path string) error {
 	required := []struct{ name, value string }{
 		{"Id", f.Id}, {"ProductArn", f.ProductArn}, {"AwsAccountId", f.AwsAccountId}, {"Title", oneLine(f.Title)},
 	}
 	for _, r := range required {
 		if strings.TrimSpace(r.value) == "" {
-			return Finding{}, fieldError(index, joinPath(path, r.name), "is required")
+			return fieldError(index, joinPath(path, r.name), "is required")
 		}
 	}
-	return f, nil
-}
-
-func parseInsightResults(raws []json.RawMessage) ([]InsightResult, error) {
-	var out []InsightResult
-	for i, raw := range raws {
-		path := fmt.Sprintf("detail.insightResults[%d]", i)
-		var m map[string]json.Number
-		if err := json.Unmarshal(raw, &m); err != nil {
-			if isTopLevelTypeError(err) {
-				return nil, fieldError(-1, path, `must be an object {"VALUE": COUNT}`)
-			}
-			return nil, jsonError(-1, path, err)
-		}
-		// Security Hub sends one pair per object; tolerate more, in a stable order.
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			n, err := m[k].Int64()
-			if err != nil {
-				return nil, fieldError(-1, path, "the count of %s must be a whole number", quote(k))
-			}
-			out = append(out, InsightResult{Value: k, Count: n})
-		}
-	}
-	return out, nil
+	return nil
 }
 
 // isTopLevelTypeError reports a JSON value of the wrong kind where the whole object was expected
@@ -258,15 +341,21 @@ func isTopLevelTypeError(err error) bool {
 	return errors.As(err, &typ) && typ.Field == ""
 }
 
-// checkShape refuses input that is too large or nests too deep, before encoding/json recurses into it.
-// It tracks only strings and brackets, so it costs one pass and no allocation; whether the JSON is
-// otherwise well formed is left to the decoder.
-func checkShape(data []byte) error {
+// checkShape refuses input that is too large or nests too deep, before encoding/json recurses into
+// it, and — when once is not "" — an object whose top level holds the key once more than once (as
+// encoding/json matches keys: ignoring case). It tracks only strings, brackets and top-level keys,
+// so it costs one pass; whether the JSON is otherwise well formed is left to the decoder.
+//
+// The duplicate check exists because encoding/json merges two objects under the same key into one
+// struct but keeps only the last as raw JSON, so ParseEvent's two ways of decoding would read
+// {"detail":{…},"detail":{…}} differently. EventBridge never repeats a key.
+func checkShape(data []byte, once string) error {
 	if len(data) > MaxEventBytes {
 		return fieldError(-1, "", "the event is %d bytes; at most %d are accepted", len(data), MaxEventBytes)
 	}
-	depth := 0
+	depth, seen := 0, 0
 	inString, escaped := false, false
+	topObject, expectKey, keyStart := false, false, -1
 	for i, c := range data {
 		if inString {
 			switch {
@@ -276,22 +365,65 @@ func checkShape(data []byte) error {
 				escaped = true
 			case c == '"':
 				inString = false
+				if keyStart >= 0 {
+					if once != "" && sameKey(data[keyStart:i+1], once) {
+						if seen++; seen > 1 {
+							return fieldError(-1, once, "appears more than once")
+						}
+					}
+					keyStart = -1
+				}
 			}
 			continue
 		}
 		switch c {
 		case '"':
 			inString = true
+			if depth == 1 && topObject && expectKey {
+				keyStart, expectKey = i, false
+			}
 		case '{', '[':
 			depth++
 			if depth > MaxDepth {
 				return fieldError(-1, "", "JSON nests deeper than %d levels (at byte %d)", MaxDepth, i)
 			}
+			if depth == 1 && c == '{' {
+				topObject, expectKey = true, true
+			}
 		case '}', ']':
 			depth--
+		case ',':
+			if depth == 1 {
+				expectKey = true
+			}
 		}
 	}
 	return nil
+}
+
+// sameKey reports whether the quoted JSON string quoted names key as encoding/json matches names:
+// escapes decoded, case folded.
+func sameKey(quoted []byte, key string) bool {
+	var s string
+	if bytes.IndexByte(quoted, '\\') < 0 {
+		s = string(quoted[1 : len(quoted)-1])
+	} else if err := json.Unmarshal(quoted, &s); err != nil {
+		return false
+	}
+	return foldKey(s) == foldKey(key)
+}
+
+// foldKey folds s the way encoding/json folds names: each rune to the smallest of its fold set.
+func foldKey(s string) string {
+	return strings.Map(func(r rune) rune {
+		for {
+			r2 := unicode.SimpleFold(r)
+			if r2 <= r {
+				return r2
+			}
+			r = r2
+		}
+	}, s)
 }
 
 // quote shows a short, escaped excerpt of client input in an error message.

@@ -50,6 +50,24 @@ type Decision struct {
 	Reason string
 	// Finding identifies the finding for writing back to it; zero for an insight.
 	Finding FindingRef
+	// WorkflowStatus (Finding.WorkflowStatus) and UpdatedAt are the state the finding was in. Every
+	// BatchUpdateFindings tocsin makes comes back as an Imported event; these let the intake tell
+	// such an echo (say NOTIFIED, arriving after the alert was already closed) from news.
+	WorkflowStatus string
+	UpdatedAt      string
+}
+
+// Occurrence is the decision as alert.Service.Ingest takes it; ok is false for ActionDrop, which
+// changes nothing.
+func (d Decision) Occurrence() (o alert.Occurrence, ok bool) {
+	switch d.Action {
+	case ActionCreate:
+		req := d.Request
+		return alert.Occurrence{Create: &req}, true
+	case ActionClose:
+		return alert.Occurrence{CloseAlias: d.Alias, CloseNote: d.Reason}, true
+	}
+	return alert.Occurrence{}, false
 }
 
 // FindingRef is what BatchUpdateFindings needs to find a finding again (Id and ProductArn), and
@@ -62,15 +80,16 @@ type FindingRef struct {
 }
 
 // Alias is the alert alias for a finding Id (or an insight ARN): the Id itself, or — when the Id is
-// longer than alert.MaxAliasRunes, has white space at either end, or is not valid UTF-8, any of which
-// package alert would refuse or alter — "sha256:" followed by the lower-case hex SHA-256 of the Id's
-// bytes (71 characters). The hashed form depends on nothing but the Id, so it is the same on every
+// longer than alert.MaxAliasRunes, has white space at either end, holds a NUL byte or is not valid
+// UTF-8, any of which package alert would refuse or alter — "sha256:" followed by the lower-case hex
+// SHA-256 of the Id's bytes (71 characters). The hashed form depends on nothing but the Id, so it is the same on every
 // replica and in every release, and dedupe keeps working. Alias("") is "".
 func Alias(id string) string {
 	if id == "" {
 		return ""
 	}
-	if utf8.RuneCountInString(id) <= alert.MaxAliasRunes && strings.TrimSpace(id) == id && utf8.ValidString(id) {
+	if utf8.RuneCountInString(id) <= alert.MaxAliasRunes && strings.TrimSpace(id) == id &&
+		utf8.ValidString(id) && !strings.ContainsRune(id, 0) {
 		return id
 	}
 	sum := sha256.Sum256([]byte(id))
@@ -98,6 +117,8 @@ func mapFinding(f Finding, opts Options, by sentBy) Decision {
 		Finding: FindingRef{
 			Id: f.Id, ProductArn: f.ProductArn, Region: f.HomeRegion(), AwsAccountId: f.AwsAccountId,
 		},
+		WorkflowStatus: f.WorkflowStatus(),
+		UpdatedAt:      f.UpdatedAt,
 	}
 	if why := f.CloseReason(); why != "" {
 		d.Action, d.Reason = ActionClose, why
@@ -238,7 +259,7 @@ func Decide(ev *Event, filter Filter, opts Options) []Decision {
 		d := mapFinding(f, opts, by)
 		if d.Action == ActionCreate && ev.Kind == KindFindingsImported {
 			if ok, why := filter.Allows(f); !ok {
-				d = Decision{Action: ActionDrop, Alias: d.Alias, Reason: why, Finding: d.Finding}
+				d.Action, d.Reason, d.Request = ActionDrop, why, alert.CreateRequest{}
 			}
 		}
 		out = append(out, d)

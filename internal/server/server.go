@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,8 +17,10 @@ import (
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
 	"github.com/tocsin-dev/tocsin/internal/httpapi"
+	"github.com/tocsin-dev/tocsin/internal/intake"
 	"github.com/tocsin-dev/tocsin/internal/integration"
 	"github.com/tocsin-dev/tocsin/internal/jobs"
+	"github.com/tocsin-dev/tocsin/internal/sns"
 	"github.com/tocsin-dev/tocsin/internal/store"
 )
 
@@ -28,6 +31,11 @@ type Config struct {
 	BaseURL          string
 	RequestRetention time.Duration
 	MaxBodyBytes     int64
+	// SNSCertHosts are the host patterns trusted for SNS SigningCertURL and SubscribeURL; empty
+	// means the AWS SNS hosts of every partition.
+	SNSCertHosts []string
+	// SNSCAFile is a PEM file of extra roots for fetching those URLs (LocalStack, tests).
+	SNSCAFile string
 	// ShutdownTimeout bounds how long in-flight requests and jobs may take to finish on SIGTERM.
 	ShutdownTimeout time.Duration
 	Log             *slog.Logger
@@ -75,10 +83,32 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}})
 	integrations := integration.NewService(db.Integrations())
+	verifier, err := snsVerifier(cfg)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Config{
 		Alerts: alerts, Integrations: integrations, Ready: db, Log: cfg.Log, Registry: reg, MaxBodyBytes: cfg.MaxBodyBytes,
+		SecurityHub: intake.NewSecurityHub(alerts, verifier, cfg.Log, reg),
 	})
 	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg}, nil
+}
+
+func snsVerifier(cfg Config) (*sns.Verifier, error) {
+	opts := sns.Options{Hosts: cfg.SNSCertHosts}
+	if cfg.SNSCAFile != "" {
+		pem, err := os.ReadFile(cfg.SNSCAFile)
+		if err != nil {
+			return nil, fmt.Errorf("--sns-ca-file: %w", err)
+		}
+		opts.ExtraRootsPEM = pem
+	}
+	v, err := sns.NewVerifier(opts)
+	if err != nil {
+		return nil, fmt.Errorf("SNS trust settings: %w", err)
+	}
+	return v, nil
 }
 
 // Close releases the database.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -29,13 +30,20 @@ type Env struct {
 // Start runs tocsin on dsn until the test ends.
 func Start(t testing.TB, dsn string) *Env {
 	t.Helper()
+	return StartWith(t, server.Config{Database: dsn})
+}
+
+// StartWith runs tocsin with cfg (Database must be set) until the test ends.
+func StartWith(t testing.TB, cfg server.Config) *Env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("TOCSIN_TEST_LOG") != "" {
 		// Logs go to stderr, not t.Log: background jobs may log after the test has ended.
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	app, err := server.Open(ctx, server.Config{Database: dsn, Log: log, ShutdownTimeout: 5 * time.Second})
+	cfg.Log, cfg.ShutdownTimeout = log, 5*time.Second
+	app, err := server.Open(ctx, cfg)
 	if err != nil {
 		cancel()
 		t.Fatalf("open tocsin: %v", err)
@@ -57,5 +65,33 @@ func Start(t testing.TB, dsn string) *Env {
 		}
 		app.Close()
 	})
-	return &Env{App: app, URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), Key: key}
+	env := &Env{App: app, URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), Key: key}
+	// Serve starts the job queue before it answers; wait for it, and fail fast if it gave up.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		select {
+		case err := <-done:
+			t.Fatalf("tocsin stopped while starting: %v", err)
+		default:
+		}
+		if res, err := http.Get(env.URL + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return env
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("tocsin did not become ready")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Integration creates another integration and returns its key.
+func (e *Env) Integration(t testing.TB, in integration.Integration) string {
+	t.Helper()
+	_, key, err := e.App.Integrations.Create(context.Background(), in)
+	if err != nil {
+		t.Fatalf("create integration %s: %v", in.Name, err)
+	}
+	return key
 }
