@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tocsin-dev/tocsin/internal/integration"
+	"github.com/tocsin-dev/tocsin/internal/securityhub"
 	"github.com/tocsin-dev/tocsin/internal/server"
 	"github.com/tocsin-dev/tocsin/internal/sns"
 	"github.com/tocsin-dev/tocsin/internal/store"
@@ -173,6 +174,7 @@ func integrationCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs, c := newFlags("integration "+sub, stderr)
 	var (
 		typ, name, team, roleARN, region, externalID, baseURL string
+		minSeverity, products, accounts, recordStates         string
 		sendUpdates                                           optionalBool
 	)
 	if sub == "create" {
@@ -183,6 +185,10 @@ func integrationCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.StringVar(&region, "region", "", "amazonsecurityhub: the Security Hub region to write back to")
 		fs.StringVar(&externalID, "external-id", "", "amazonsecurityhub: ExternalId for AssumeRole")
 		fs.Var(&sendUpdates, "send-updates", "amazonsecurityhub: write alert actions back to Security Hub (default true when --role-arn is set)")
+		fs.StringVar(&minSeverity, "min-severity", "", "amazonsecurityhub: findings below this severity label (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL) are accepted but make no alert")
+		fs.StringVar(&products, "products", "", "amazonsecurityhub: comma-separated product names (e.g. GuardDuty,Inspector); only their findings make alerts")
+		fs.StringVar(&accounts, "accounts", "", "amazonsecurityhub: comma-separated AWS account ids; only their findings make alerts")
+		fs.StringVar(&recordStates, "record-states", "", "amazonsecurityhub: comma-separated record states that make alerts (default ACTIVE)")
 		fs.StringVar(&baseURL, "base-url", "http://127.0.0.1:8080", "public URL of the tocsin server, to print the endpoint URL")
 	}
 	if err := parse(fs, args); err != nil {
@@ -213,12 +219,21 @@ func integrationCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		if sendUpdates.set {
 			settings.SendUpdates = sendUpdates.value
 		}
+		settings.Filter = integration.FindingFilter{
+			MinSeverity: strings.ToUpper(minSeverity), ProductNames: splitList(products), AccountIDs: splitList(accounts), RecordStates: splitList(recordStates),
+		}
+		if err := securityhub.Filter(settings.Filter).Validate(); err != nil {
+			return err
+		}
 		in, key, err := svc.Create(ctx, integration.Integration{Name: name, Type: t, Team: team, Settings: settings})
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stderr, "Created %s integration %q (id %s).\n", in.Type, in.Name, in.ID)
 		fmt.Fprintf(stderr, "Endpoint: %s\n", endpoint(baseURL, in.Type))
+		if in.Type == integration.TypeSecurityHub {
+			fmt.Fprintln(stderr, "Subscribe that URL (with the key below in place of KEY) to your SNS topic with protocol HTTPS and raw message delivery off.")
+		}
 		fmt.Fprintln(stderr, "API key (shown only now; store it safely):")
 		fmt.Fprintln(stdout, key)
 		return nil
@@ -266,6 +281,16 @@ func endpoint(baseURL string, t integration.Type) string {
 		return base + "/v1/json/webhook?apiKey=KEY"
 	}
 	return base + "/v2/alerts (header Authorization: GenieKey KEY)"
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // optionalBool is a boolean flag that remembers whether it was given.

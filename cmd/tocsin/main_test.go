@@ -90,3 +90,23 @@ func TestServeStopsCleanlyWhenTold(t *testing.T) {
 		t.Fatal("serve did not stop")
 	}
 }
+
+func TestASecurityHubIntegrationPrintsItsEndpointAndRefusesABadFilter(t *testing.T) {
+	dsn := "sqlite://" + filepath.Join(t.TempDir(), "t.db")
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"integration", "create", "--type", "amazonsecurityhub", "--name", "shub", "--min-severity", "high",
+		"--database", dsn, "--base-url", "https://tocsin.example.com"}, &out, &errOut)
+	if err != nil {
+		t.Fatalf("create: %v (%s)", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "https://tocsin.example.com/v1/json/amazonsecurityhub?apiKey=KEY") {
+		t.Errorf("stderr does not give the endpoint: %q", errOut.String())
+	}
+	err = run(context.Background(), []string{"integration", "create", "--type", "amazonsecurityhub", "--name", "bad", "--min-severity", "SEVERE", "--database", dsn}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "minSeverity") {
+		t.Errorf("a bad --min-severity: %v, want an error naming it", err)
+	}
+	if err := run(context.Background(), []string{"integration", "create", "--type", "webhook", "--name", "wh", "--database", dsn}, &out, &errOut); err == nil {
+		t.Error("a webhook integration was created though its endpoint does not exist yet")
+	}
+}
