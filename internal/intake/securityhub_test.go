@@ -32,7 +32,7 @@ type rig struct {
 	topic    string
 }
 
-func newRig(t *testing.T, dsn string, filter integration.FindingFilter) *rig {
+func newRig(t testing.TB, dsn string, filter integration.FindingFilter) *rig {
 	t.Helper()
 	s := snstest.NewServer(t, snstest.Config{})
 	ca := filepath.Join(t.TempDir(), "sns-ca.pem")
@@ -47,7 +47,7 @@ func newRig(t *testing.T, dsn string, filter integration.FindingFilter) *rig {
 	return &rig{env: env, sns: s, key: key, endpoint: env.URL + "/v1/json/amazonsecurityhub?apiKey=" + key, topic: s.TopicARN("securityhub-findings")}
 }
 
-func event(t *testing.T, name string) []byte {
+func event(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "securityhub", "testdata", "events", name+".json"))
 	if err != nil {
