@@ -109,6 +109,10 @@ type Alert struct {
 	LastOccurredAt time.Time
 	Integration    IntegrationRef
 	Report         Report
+	// EscalationEpoch counts the times escalation had to start over or stop: it goes up on
+	// unacknowledge, snooze and wake. A step job made for an older epoch does nothing, so a paused or
+	// restarted escalation never fires a stale step.
+	EscalationEpoch int
 }
 
 // IntegrationRef names the integration that created an alert.

@@ -15,3 +15,15 @@ type WakeArgs struct {
 
 // Kind names the job for the queue.
 func (WakeArgs) Kind() string { return "alert.wake" }
+
+// EscalateArgs asks the escalation engine to start paging for an alert: it routes the alert to its
+// escalation policy and schedules the policy's steps. It is enqueued, in the same transaction, when an
+// alert is created (not when a create dedupes), unacknowledged, or wakes from a snooze. Epoch is the
+// alert's EscalationEpoch at that moment; the job does nothing if the alert moved on.
+type EscalateArgs struct {
+	AlertID string `json:"alertId"`
+	Epoch   int    `json:"epoch"`
+}
+
+// Kind names the job for the queue.
+func (EscalateArgs) Kind() string { return "alert.escalate" }

@@ -120,11 +120,19 @@ func (s *Service) createIn(ctx context.Context, tx Tx, o Origin, req CreateReque
 	if err := tx.Insert(ctx, a); err != nil {
 		return CreateResult{}, err
 	}
+	if err := escalate(ctx, tx, a); err != nil {
+		return CreateResult{}, err
+	}
 	text := "Alert created"
 	if a.Integration.Name != "" {
 		text = fmt.Sprintf("Alert created via %s", a.Integration.Name)
 	}
 	return CreateResult{Alert: a}, s.record(ctx, tx, o, a, now, "Create", "alertCreate", text, "Created alert")
+}
+
+// escalate enqueues the start of escalation for a in the current transaction.
+func escalate(ctx context.Context, tx Tx, a *Alert) error {
+	return tx.Enqueue(ctx, EscalateArgs{AlertID: a.ID, Epoch: a.EscalationEpoch}, time.Time{})
 }
 
 // record writes what every change writes: the log line, the caller's note, and the request status.
@@ -209,11 +217,15 @@ func (s *Service) Acknowledge(ctx context.Context, o Origin, ref Ref) (*Alert, e
 
 // Unacknowledge takes the acknowledgement back; escalation starts again (later issues).
 func (s *Service) Unacknowledge(ctx context.Context, o Origin, ref Ref) (*Alert, error) {
-	return s.apply(ctx, o, ref, "Unacknowledge", "alertUnack", "Unacknowledged alert", func(a *Alert, _ time.Time, _ Tx) (string, error) {
+	return s.apply(ctx, o, ref, "Unacknowledge", "alertUnack", "Unacknowledged alert", func(a *Alert, _ time.Time, tx Tx) (string, error) {
 		if a.Status == StatusClosed || !a.Acknowledged {
 			return "", nil
 		}
 		a.Acknowledged = false
+		a.EscalationEpoch++
+		if err := escalate(ctx, tx, a); err != nil {
+			return "", err
+		}
 		return "Alert unacknowledged", nil
 	})
 }
@@ -249,6 +261,7 @@ func (s *Service) Snooze(ctx context.Context, o Origin, ref Ref, until time.Time
 		}
 		a.Snoozed = true
 		a.SnoozedUntil = until.Truncate(time.Millisecond)
+		a.EscalationEpoch++ // pauses escalation: pending steps are now stale
 		if err := tx.Enqueue(ctx, WakeArgs{AlertID: a.ID, Until: a.SnoozedUntil.UnixMilli()}, a.SnoozedUntil); err != nil {
 			return "", err
 		}
@@ -259,12 +272,19 @@ func (s *Service) Snooze(ctx context.Context, o Origin, ref Ref, until time.Time
 // Wake ends a snooze that is due. It is the snooze job's body and safe to run more than once: it does
 // nothing unless the alert is still snoozed until exactly the time the job was made for.
 func (s *Service) Wake(ctx context.Context, alertID string, until int64) error {
-	_, err := s.apply(ctx, Origin{Actor: System}, Ref{Type: ByID, Value: alertID}, "Wake", "alertWake", "", func(a *Alert, now time.Time, _ Tx) (string, error) {
+	_, err := s.apply(ctx, Origin{Actor: System}, Ref{Type: ByID, Value: alertID}, "Wake", "alertWake", "", func(a *Alert, now time.Time, tx Tx) (string, error) {
 		if !a.Snoozed || a.SnoozedUntil.UnixMilli() != until || a.Status == StatusClosed {
 			return "", nil
 		}
 		a.Snoozed = false
 		a.SnoozedUntil = time.Time{}
+		if !a.Acknowledged {
+			// An unacknowledged alert waking up pages again, from the first step.
+			a.EscalationEpoch++
+			if err := escalate(ctx, tx, a); err != nil {
+				return "", err
+			}
+		}
 		return "Snooze ended", nil
 	})
 	if errors.Is(err, ErrNotFound) {
@@ -653,7 +673,7 @@ func (req *CreateRequest) normalize() error {
 
 func (req *CreateRequest) newAlert(now time.Time, o Origin) *Alert {
 	a := &Alert{
-		ID:             newID(),
+		ID:             NewID(),
 		Alias:          req.Alias,
 		Message:        req.Message,
 		Description:    req.Description,
@@ -740,8 +760,8 @@ func cut(s string, n int) string {
 	return string(r[:n])
 }
 
-// newID returns a random UUID (version 4) in its usual text form.
-func newID() string {
+// NewID returns a random UUID (version 4) in its usual text form.
+func NewID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on supported platforms
 	b[6] = b[6]&0x0f | 0x40

@@ -18,8 +18,10 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
+	"github.com/tocsin-dev/tocsin/internal/escalation"
 	"github.com/tocsin-dev/tocsin/internal/store"
 )
 
@@ -27,10 +29,10 @@ import (
 type Queue struct {
 	client *river.Client[*sql.Tx]
 	db     *store.DB
-	// alerts is set by Start; workers only run after it, so they always see it.
-	alerts atomic.Pointer[alert.Service]
-	log    *slog.Logger
-	opts   Options
+	// handlers are set by Start; workers only run after it, so they always see them.
+	handlers atomic.Pointer[Handlers]
+	log      *slog.Logger
+	opts     Options
 }
 
 // Options tune the queue.
@@ -83,11 +85,18 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, opts Options) (*Qu
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &wakeWorker{q: q})
 	river.AddWorker(workers, &pruneWorker{q: q})
+	river.AddWorker(workers, &escalateWorker{q: q})
+	river.AddWorker(workers, &stepWorker{q: q})
+	river.AddWorker(workers, &notifyWorker{q: q})
 
 	client, err := river.NewClient(driver, &river.Config{
 		Logger:  quiet(log),
 		Workers: workers,
-		Queues:  map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
+		// Jobs due in the future are inserted "available" with their scheduled_at (see punctual), so
+		// the producer's fetch picks them up on its next poll after they are due: this is how often.
+		FetchPollInterval:   200 * time.Millisecond,
+		JobInsertMiddleware: []rivertype.JobInsertMiddleware{&punctual{}},
+		Queues:              map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(opts.PruneEvery), func() (river.JobArgs, *river.InsertOpts) {
 				return PruneRequestsArgs{}, nil
@@ -115,11 +124,29 @@ func (f levelFilter) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= f.min && f.Handler.Enabled(ctx, l)
 }
 
+// punctual inserts jobs scheduled for later as "available" (keeping their scheduled_at). River's
+// producer only fetches available jobs whose scheduled_at has passed, so such a job runs within one
+// fetch poll (200 ms) of its time; left "scheduled", it would wait for River's scheduler, which moves
+// due jobs only every five seconds. An escalation step must fire within a second of being due.
+type punctual struct{ river.MiddlewareDefaults }
+
+func (*punctual) InsertMany(ctx context.Context, params []*rivertype.JobInsertParams, next func(context.Context) ([]*rivertype.JobInsertResult, error)) ([]*rivertype.JobInsertResult, error) {
+	for _, p := range params {
+		if p.State == rivertype.JobStateScheduled {
+			p.State = rivertype.JobStateAvailable
+		}
+	}
+	return next(ctx)
+}
+
+// uniqueJob is a job whose identical copies the queue must refuse (escalation steps, notifications).
+type uniqueJob interface{ Unique() bool }
+
 // InsertTx enqueues job in tx to run at at (now or later); it implements store.Inserter.
 func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, job alert.Job, at time.Time) error {
-	var opts *river.InsertOpts
-	if !at.IsZero() {
-		opts = &river.InsertOpts{ScheduledAt: at}
+	opts := &river.InsertOpts{ScheduledAt: at}
+	if u, ok := job.(uniqueJob); ok && u.Unique() {
+		opts.UniqueOpts = river.UniqueOpts{ByArgs: true}
 	}
 	if _, err := q.client.InsertTx(ctx, tx, job, opts); err != nil {
 		return fmt.Errorf("enqueue %s: %w", job.Kind(), err)
@@ -127,12 +154,18 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, job alert.Job, at time
 	return nil
 }
 
-// Start begins working jobs; alerts is the service the alert jobs act through.
-func (q *Queue) Start(ctx context.Context, alerts *alert.Service) error {
-	if alerts == nil {
-		return errors.New("jobs: Start needs the alert service")
+// Handlers are what the jobs act through.
+type Handlers struct {
+	Alerts     *alert.Service
+	Escalation *escalation.Engine
+}
+
+// Start begins working jobs.
+func (q *Queue) Start(ctx context.Context, h Handlers) error {
+	if h.Alerts == nil || h.Escalation == nil {
+		return errors.New("jobs: Start needs the alert service and the escalation engine")
 	}
-	q.alerts.Store(alerts)
+	q.handlers.Store(&h)
 	if err := q.client.Start(ctx); err != nil {
 		return fmt.Errorf("jobs: start: %w", err)
 	}
@@ -170,7 +203,48 @@ type wakeWorker struct {
 }
 
 func (w *wakeWorker) Work(ctx context.Context, job *river.Job[alert.WakeArgs]) error {
-	return w.q.alerts.Load().Wake(ctx, job.Args.AlertID, job.Args.Until)
+	return w.q.handlers.Load().Alerts.Wake(ctx, job.Args.AlertID, job.Args.Until)
+}
+
+// escalateWorker starts or restarts an alert's escalation.
+type escalateWorker struct {
+	river.WorkerDefaults[alert.EscalateArgs]
+	q *Queue
+}
+
+func (w *escalateWorker) Work(ctx context.Context, job *river.Job[alert.EscalateArgs]) error {
+	return w.q.handlers.Load().Escalation.Start(ctx, job.Args)
+}
+
+// stepWorker fires one escalation step.
+type stepWorker struct {
+	river.WorkerDefaults[escalation.StepArgs]
+	q *Queue
+}
+
+func (w *stepWorker) Work(ctx context.Context, job *river.Job[escalation.StepArgs]) error {
+	return w.q.handlers.Load().Escalation.Step(ctx, job.Args)
+}
+
+// notifyWorker sends one notification; River retries temporary failures with backoff.
+type notifyWorker struct {
+	river.WorkerDefaults[escalation.NotifyArgs]
+	q *Queue
+}
+
+func (w *notifyWorker) Work(ctx context.Context, job *river.Job[escalation.NotifyArgs]) error {
+	return w.q.handlers.Load().Escalation.Notify(ctx, job.Args, job.Attempt)
+}
+
+// NextRetry backs off 1 s, 2 s, 4 s … up to 5 minutes: a down SMTP or webhook receiver gets its
+// pages as soon as it is back, without a storm while it is down.
+func (w *notifyWorker) NextRetry(job *river.Job[escalation.NotifyArgs]) time.Time {
+	d := time.Second << min(job.Attempt-1, 9)
+	return time.Now().Add(min(d, 5*time.Minute))
+}
+
+func (w *notifyWorker) Timeout(*river.Job[escalation.NotifyArgs]) time.Duration {
+	return 30 * time.Second
 }
 
 // PruneRequestsArgs deletes old request statuses and intake message ids; it runs periodically.

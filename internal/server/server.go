@@ -16,10 +16,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
+	"github.com/tocsin-dev/tocsin/internal/escalation"
 	"github.com/tocsin-dev/tocsin/internal/httpapi"
 	"github.com/tocsin-dev/tocsin/internal/intake"
 	"github.com/tocsin-dev/tocsin/internal/integration"
 	"github.com/tocsin-dev/tocsin/internal/jobs"
+	"github.com/tocsin-dev/tocsin/internal/notify"
+	"github.com/tocsin-dev/tocsin/internal/notify/webhook"
 	"github.com/tocsin-dev/tocsin/internal/sns"
 	"github.com/tocsin-dev/tocsin/internal/store"
 )
@@ -36,6 +39,10 @@ type Config struct {
 	SNSCertHosts []string
 	// SNSCAFile is a PEM file of extra roots for fetching those URLs (LocalStack, tests).
 	SNSCAFile string
+	// WebhookSecret signs webhook notifications; empty means the secret tocsin keeps in its database.
+	WebhookSecret string
+	// WebhookAllowHTTP lets webhook contacts use plain http to hosts other than loopback.
+	WebhookAllowHTTP bool
 	// ShutdownTimeout bounds how long in-flight requests and jobs may take to finish on SIGTERM.
 	ShutdownTimeout time.Duration
 	Log             *slog.Logger
@@ -50,6 +57,7 @@ type App struct {
 	Integrations *integration.Service
 	HTTP         *httpapi.Server
 	Registry     *prometheus.Registry
+	Escalation   *escalation.Engine
 }
 
 // Open connects to the database, applies migrations and builds every part, without starting anything.
@@ -88,11 +96,44 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
+	engine, err := escalationEngine(ctx, cfg, db, q)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	api := httpapi.New(httpapi.Config{
 		Alerts: alerts, Integrations: integrations, Ready: db, Log: cfg.Log, Registry: reg, MaxBodyBytes: cfg.MaxBodyBytes,
 		SecurityHub: intake.NewSecurityHub(alerts, verifier, cfg.Log, reg),
 	})
-	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg}, nil
+	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg, Escalation: engine}, nil
+}
+
+// escalationEngine builds the engine with the channels that exist: webhook (email, SMS and chat come
+// with their own issues; a page through a method without a channel is recorded as failed).
+func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Queue) (*escalation.Engine, error) {
+	secret := cfg.WebhookSecret
+	if secret == "" {
+		var err error
+		if secret, err = db.Secret(ctx, "webhook-signing"); err != nil {
+			return nil, err
+		}
+	}
+	hook, err := webhook.New(webhook.Options{Secret: []byte(secret), AllowHTTP: cfg.WebhookAllowHTTP, Logger: cfg.Log})
+	if err != nil {
+		return nil, fmt.Errorf("webhook channel: %w", err)
+	}
+	channels, err := notify.NewRegistry(hook)
+	if err != nil {
+		return nil, err
+	}
+	oc := db.OnCall()
+	sender := &notify.Sender{Channels: channels, People: func(ctx context.Context, username string) string {
+		if u, err := oc.User(ctx, username); err == nil {
+			return u.FullName
+		}
+		return ""
+	}}
+	return escalation.NewEngine(db.Escalations(q), escalation.NewDirectory(oc), sender, cfg.Log), nil
 }
 
 func snsVerifier(cfg Config) (*sns.Verifier, error) {
@@ -118,7 +159,7 @@ func (a *App) Close() error { return a.DB.Close() }
 // accepting, finishes in-flight requests and running jobs (within ShutdownTimeout), and returns.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	log := a.cfg.Log
-	if err := a.Queue.Start(context.WithoutCancel(ctx), a.Alerts); err != nil {
+	if err := a.Queue.Start(context.WithoutCancel(ctx), jobs.Handlers{Alerts: a.Alerts, Escalation: a.Escalation}); err != nil {
 		return err
 	}
 	srv := &http.Server{

@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+
+	"github.com/tocsin-dev/tocsin/internal/netguard"
 )
 
 // DefaultHostPatterns returns the hosts SNS serves signing certificates and SubscribeURLs from, for
@@ -215,11 +217,10 @@ func checkURL(patterns []hostPattern, field, raw string) (*url.URL, error) {
 
 // forbiddenAddr is true for addresses no SNS endpoint can have but an SSRF would love: link-local
 // (169.254.169.254, the instance metadata service), the IPv6 metadata address, multicast and
-// unspecified.
+// unspecified (see netguard.Forbidden).
 func forbiddenAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	return a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsInterfaceLocalMulticast() ||
-		a.IsMulticast() || a.IsUnspecified() || a == netip.MustParseAddr("fd00:ec2::254")
+	_, forbidden := netguard.Forbidden(a)
+	return forbidden
 }
 
 func validHostname(h string) bool {

@@ -16,11 +16,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tocsin-dev/tocsin/internal/netguard"
 )
 
 // Defaults for Options fields left zero.
@@ -145,15 +146,9 @@ func orDefault[T int | int64 | time.Duration](v, def T) T {
 
 // refuseForbiddenAddrs runs after DNS resolution, so a name that resolves to the metadata service is
 // refused even though its spelling passed the allow list.
-func refuseForbiddenAddrs(_, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
-	if err != nil {
-		return err
-	}
-	if a, err := netip.ParseAddr(host); err == nil && forbiddenAddr(a) {
-		return fmt.Errorf("sns: refusing to connect to %s", a)
-	}
-	return nil
+// Private and loopback addresses stay allowed: LocalStack and tests serve from them.
+func refuseForbiddenAddrs(network, address string, c syscall.RawConn) error {
+	return netguard.Policy{}.Control(network, address, c)
 }
 
 // HostPatterns returns the allow list in effect, for logging at startup.
