@@ -12,12 +12,15 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sort"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/tocsin-dev/tocsin/internal/apply"
 	"github.com/tocsin-dev/tocsin/internal/integration"
+	"github.com/tocsin-dev/tocsin/internal/oncall"
 	"github.com/tocsin-dev/tocsin/internal/securityhub"
 	"github.com/tocsin-dev/tocsin/internal/server"
 	"github.com/tocsin-dev/tocsin/internal/sns"
@@ -28,6 +31,9 @@ const usage = `tocsin: alerting and on-call for AWS Security Hub findings, with 
 
 Commands:
   serve                         run the server
+  apply -f FILE [--prune] [--dry-run]
+                                make users, teams, schedules, escalation policies and
+                                integrations what FILE (YAML) declares
   integration create            make an integration and print its API key
   integration list              list integrations
   integration enable NAME       enable an integration
@@ -59,6 +65,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stderr)
 	case "integration":
 		return integrationCmd(ctx, args[1:], stdout, stderr)
+	case "apply":
+		return applyCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -269,6 +277,77 @@ func integrationCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return nil
 	}
 	return fmt.Errorf("unknown integration subcommand %q", sub)
+}
+
+func applyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlags("apply", stderr)
+	file := fs.String("f", "", "the YAML file to apply (- for standard input)")
+	prune := fs.Bool("prune", false, "delete users, teams, schedules, escalation policies and integrations the file does not declare")
+	dryRun := fs.Bool("dry-run", false, "print what would change and change nothing")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *file == "" {
+		return errors.New("apply needs -f FILE")
+	}
+	var data []byte
+	var err error
+	if *file == "-" {
+		data, err = io.ReadAll(os.Stdin)
+	} else {
+		data, err = os.ReadFile(*file)
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", *file, err)
+	}
+	f, err := apply.Parse(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *file, err)
+	}
+	if err := f.Validate(); err != nil {
+		var ps oncall.Problems
+		if errors.As(err, &ps) {
+			for _, p := range ps {
+				fmt.Fprintf(stderr, "%s: %s\n", *file, p)
+			}
+			return fmt.Errorf("%s: %d problem(s); nothing was changed", *file, len(ps))
+		}
+		return err
+	}
+	db, err := store.Open(ctx, c.database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	res, err := apply.Apply(ctx, db, f, apply.Options{Prune: *prune, DryRun: *dryRun})
+	if err != nil {
+		return err
+	}
+	verb := ""
+	if *dryRun {
+		verb = "would "
+	}
+	for _, ch := range res.Changes {
+		fmt.Fprintf(stderr, "%s%s\n", verb, ch)
+	}
+	switch {
+	case len(res.Changes) == 0:
+		fmt.Fprintf(stderr, "No changes: %d objects are as declared.\n", res.Unchanged)
+	case *dryRun:
+		fmt.Fprintf(stderr, "Dry run: %d changes planned, %d objects unchanged; nothing was changed.\n", len(res.Changes), res.Unchanged)
+	default:
+		fmt.Fprintf(stderr, "Applied %d changes; %d objects unchanged.\n", len(res.Changes), res.Unchanged)
+	}
+	// API keys of new integrations go to stdout, one "NAME KEY" per line, as the only secrets shown.
+	names := make([]string, 0, len(res.Keys))
+	for name := range res.Keys {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(stdout, "%s %s\n", name, res.Keys[name])
+	}
+	return nil
 }
 
 // endpoint is where an integration of type t sends its requests.

@@ -105,10 +105,20 @@ var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}$`)
 // Create makes an integration and returns it with its API key, which is not stored and cannot be
 // shown again.
 func (s *Service) Create(ctx context.Context, in Integration) (*Integration, string, error) {
-	if !validName.MatchString(in.Name) {
-		return nil, "", fmt.Errorf("integration name %q: use 1-100 letters, digits, spaces or . _ @ -", in.Name)
+	out, key, err := New(in, s.now())
+	if err != nil {
+		return nil, "", err
 	}
-	if _, err := ParseType(string(in.Type)); err != nil {
+	if err := s.store.InsertIntegration(ctx, out); err != nil {
+		return nil, "", fmt.Errorf("create integration %q: %w", in.Name, err)
+	}
+	return out, key, nil
+}
+
+// New checks a new integration and gives it an id and a fresh API key (returned, stored only as its
+// hash), without storing it: `tocsin apply` stores it in its own transaction.
+func New(in Integration, now time.Time) (*Integration, string, error) {
+	if err := in.Check(); err != nil {
 		return nil, "", err
 	}
 	key, hash, err := newKey()
@@ -119,12 +129,18 @@ func (s *Service) Create(ctx context.Context, in Integration) (*Integration, str
 	if err != nil {
 		return nil, "", err
 	}
-	now := s.now().UTC()
+	now = now.UTC()
 	in.ID, in.KeyHash, in.Enabled, in.CreatedAt, in.UpdatedAt = id, hash, true, now, now
-	if err := s.store.InsertIntegration(ctx, &in); err != nil {
-		return nil, "", fmt.Errorf("create integration %q: %w", in.Name, err)
-	}
 	return &in, key, nil
+}
+
+// Check validates the name and type.
+func (in Integration) Check() error {
+	if !validName.MatchString(in.Name) {
+		return fmt.Errorf("integration name %q: use 1-100 letters, digits, spaces or . _ @ -", in.Name)
+	}
+	_, err := ParseType(string(in.Type))
+	return err
 }
 
 // Authenticate returns the enabled integration that owns key.

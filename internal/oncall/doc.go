@@ -27,9 +27,9 @@
 // land as far after the jump as they were after its start: 02:30 on the day Berlin jumps from 02:00 to
 // 03:00 is 03:30 CEST. That is the rule of RFC 5545 (iCalendar) and java.time. Go's time.Date promises
 // neither behaviour: for 02:30 it returns 03:30 in Berlin and Sydney but 01:30 EST, an hour early, in New
-// York, and for times that occur twice it returns the second occurrence east of Greenwich and the first
-// west of it. The package therefore resolves wall-clock times itself (wallClock) and never relies on
-// time.Date's choice.
+// York, and for times that occur twice it returns the second occurrence in Berlin and Sydney but the
+// first in New York. The package therefore resolves wall-clock times itself (wallClock) and never relies
+// on time.Date's choice.
 //
 // Restrictions are windows in the schedule's timezone: "time-of-day" 09:00-17:00 every day (22:00-06:00
 // crosses midnight), "weekday-and-time" mon 09:00 - fri 18:00 every week (fri 18:00 - mon 09:00 wraps the

@@ -23,7 +23,14 @@ type Shift struct {
 // there are any; otherwise each rotation's current participant, for rotations that have started and
 // whose restrictions (if any) include t. The order is deterministic — overrides, then rotations, in the
 // order the schedule lists them — and each user appears once. Nobody on call is an empty result, not an
-// error; an invalid schedule is an error (Schedule.Validate's problems).
+// error.
+//
+// OnCall returns an error (Problems) only when the answer cannot be computed: a bad timezone, or a
+// rotation with an unknown type, bad length, no start, no participants or a malformed restriction.
+// Problems Schedule.Validate reports that do not change the answer (names, two overlapping overrides of
+// one user) do not stop it, because the escalation engine calls OnCall on stored schedules and a
+// labelling mistake must not silence a page. Overrides without a user or with inverted times are
+// ignored.
 func (s *Schedule) OnCall(t time.Time) ([]string, error) {
 	c, err := s.compile()
 	if err != nil {
@@ -33,7 +40,7 @@ func (s *Schedule) OnCall(t time.Time) ([]string, error) {
 		return nil, fmt.Errorf("oncall: %v", err)
 	}
 	var users []string
-	for _, o := range s.Overrides {
+	for _, o := range c.overrides {
 		if !t.Before(o.From) && t.Before(o.To) && !slices.Contains(users, o.User) {
 			users = append(users, o.User)
 		}
@@ -78,7 +85,7 @@ func (s *Schedule) Shifts(from, to time.Time) ([]Shift, error) {
 	var overridden []interval
 	byUser := make(map[string][]interval)
 	var users []string // first-appearance order, so output never depends on map order
-	for _, o := range s.Overrides {
+	for _, o := range c.overrides {
 		ivs := clip([]interval{{o.From, o.To}}, from, to)
 		if len(ivs) == 0 {
 			continue
@@ -146,35 +153,42 @@ func (s *Schedule) Shifts(from, to time.Time) ([]Shift, error) {
 	return out, nil
 }
 
-// compiled is a validated schedule with its timezone loaded and restrictions parsed, so the
-// calculations below need no error handling.
+// compiled is a schedule checked for what the calculation needs, with its timezone loaded and
+// restrictions parsed, so the calculations below need no error handling.
 type compiled struct {
 	loc       *time.Location
 	rotations []*rotationCalc
+	overrides []Override // those with a user and From before To
 }
 
 func (s *Schedule) compile() (*compiled, error) {
 	if s == nil {
 		return nil, errors.New("oncall: no schedule")
 	}
-	// Validating on every call costs a timezone load; it buys the guarantee that an answer is never
-	// computed from a schedule tocsin would have refused to store.
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
+	var ps problems
 	loc, err := loadLocation(s.Timezone)
 	if err != nil {
+		ps.add("timezone", "%v", err)
+	}
+	for i, r := range s.Rotations {
+		var rp problems
+		r.checkComputable(&rp)
+		ps.addAll(elem("rotations", i), rp.err())
+	}
+	if err := ps.err(); err != nil {
 		return nil, err
 	}
 	c := &compiled{loc: loc}
+	for _, o := range s.Overrides {
+		if o.User != "" && o.From.Before(o.To) {
+			c.overrides = append(c.overrides, o)
+		}
+	}
 	for i := range s.Rotations {
 		r := &s.Rotations[i]
 		rc := &rotationCalc{Rotation: r, loc: loc}
 		for _, x := range r.Restrictions {
-			w, err := parseRestriction(x)
-			if err != nil {
-				return nil, err
-			}
+			w, _ := parseRestriction(x) // checked by checkComputable
 			rc.windows = append(rc.windows, w)
 		}
 		switch r.Type {

@@ -208,6 +208,11 @@ func TestOnCallAndShiftsRefuseBadInput(t *testing.T) {
 	if _, err := invalid.Shifts(time.Now(), time.Now().Add(time.Hour)); err == nil {
 		t.Error("Shifts on an invalid schedule: no error")
 	}
+	badRotation := &oncall.Schedule{Name: "s", Timezone: "UTC", Rotations: []oncall.Rotation{
+		{Name: "r", Type: oncall.Daily, Start: ts(t, "2026-01-01T00:00:00Z")}}}
+	if _, err := badRotation.OnCall(time.Now()); err == nil || err.Error() != "rotations[0].participants: a rotation needs at least one participant" {
+		t.Errorf("OnCall with a rotation without participants: err = %v", err)
+	}
 	var none *oncall.Schedule
 	if _, err := none.OnCall(time.Now()); err == nil {
 		t.Error("OnCall on a nil schedule: no error")
@@ -307,4 +312,38 @@ func TestOnCallAgreesWithShifts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestOnCallAnswersDespiteProblemsThatDoNotChangeTheAnswer: the escalation engine asks stored
+// schedules, and a labelling mistake must not stop a page.
+func TestOnCallAnswersDespiteProblemsThatDoNotChangeTheAnswer(t *testing.T) {
+	s := &oncall.Schedule{Name: "", Timezone: "UTC",
+		Rotations: []oncall.Rotation{
+			rot("same", oncall.Daily, 1, ts(t, "2026-01-01T00:00:00Z"), "alice"),
+			rot("same", oncall.Daily, 1, ts(t, "2026-01-01T00:00:00Z"), "bob"),
+		},
+		Overrides: []oncall.Override{
+			{User: "carol", From: ts(t, "2026-02-01T00:00:00Z"), To: ts(t, "2026-02-03T00:00:00Z")},
+			{User: "carol", From: ts(t, "2026-02-02T00:00:00Z"), To: ts(t, "2026-02-04T00:00:00Z")},
+			{User: "", From: ts(t, "2026-03-01T00:00:00Z"), To: ts(t, "2026-03-02T00:00:00Z")},
+			{User: "dave", From: ts(t, "2026-03-02T00:00:00Z"), To: ts(t, "2026-03-01T00:00:00Z")},
+		},
+	}
+	if s.Validate() == nil {
+		t.Fatal("the schedule should have validation problems")
+	}
+	for at, want := range map[string]string{
+		"2026-01-15T00:00:00Z": "alice,bob",
+		"2026-02-03T12:00:00Z": "carol",
+		"2026-03-01T12:00:00Z": "alice,bob",
+	} {
+		if got := onCall(t, s, ts(t, at)); got != want {
+			t.Errorf("OnCall(%s) = %q, want %q", at, got, want)
+		}
+	}
+	equalLines(t, timeline(t, s, "2026-02-01T00:00:00Z", "2026-02-05T00:00:00Z"), []string{
+		"carol 2026-02-01T00:00:00Z → 2026-02-04T00:00:00Z (72h0m0s) override",
+		"alice 2026-02-04T00:00:00Z → 2026-02-05T00:00:00Z (24h0m0s) same",
+		"bob 2026-02-04T00:00:00Z → 2026-02-05T00:00:00Z (24h0m0s) same",
+	})
 }

@@ -56,6 +56,14 @@ func parseRestriction(r Restriction) (window, error) {
 // parseClock reads "HH:MM" strictly (two digits each), so "9:00" and "09:00:00" are reported rather
 // than guessed at.
 func parseClock(ps *problems, path, s string) (int, bool) {
+	m, ok := clock(s)
+	if !ok {
+		ps.add(path, "%q is not a time of day; want HH:MM from 00:00 to 23:59", s)
+	}
+	return m, ok
+}
+
+func clock(s string) (int, bool) {
 	if len(s) == 5 && s[2] == ':' && isDigit(s[0]) && isDigit(s[1]) && isDigit(s[3]) && isDigit(s[4]) {
 		h := int(s[0]-'0')*10 + int(s[1]-'0')
 		m := int(s[3]-'0')*10 + int(s[4]-'0')
@@ -63,7 +71,6 @@ func parseClock(ps *problems, path, s string) (int, bool) {
 			return h*60 + m, true
 		}
 	}
-	ps.add(path, "%q is not a time of day; want HH:MM from 00:00 to 23:59", s)
 	return 0, false
 }
 
@@ -83,7 +90,10 @@ func parseDayClock(ps *problems, path, s string) (time.Weekday, int, bool) {
 	if day < 0 {
 		ps.add(path, "%q does not start with a weekday; want mon, tue, wed, thu, fri, sat or sun", s)
 	}
-	m, ok := parseClock(ps, path, fields[1])
+	m, ok := clock(fields[1])
+	if !ok {
+		ps.add(path, "%q does not end with a time of day; want HH:MM from 00:00 to 23:59", s)
+	}
 	if day < 0 || !ok {
 		return 0, 0, false
 	}

@@ -122,6 +122,13 @@ func (s Schedule) Validate() error {
 func (r Rotation) Validate() error {
 	var ps problems
 	checkName(&ps, "name", r.Name)
+	r.checkComputable(&ps)
+	return ps.err()
+}
+
+// checkComputable reports the problems that make the rotation's on-call answer undefined (everything
+// Validate checks except the name, which is only a label). OnCall and Shifts refuse only these.
+func (r Rotation) checkComputable(ps *problems) {
 	switch r.Type {
 	case Hourly, Daily, Weekly:
 		switch {
@@ -161,7 +168,6 @@ func (r Rotation) Validate() error {
 	for i, x := range r.Restrictions {
 		ps.addAll(elem("restrictions", i), x.Validate())
 	}
-	return ps.err()
 }
 
 // length is the shift length in Type units, with 0 meaning 1.

@@ -43,11 +43,15 @@ func scanIntegration(row scanner) (*integration.Integration, error) {
 
 // InsertIntegration implements integration.Store.
 func (s *Integrations) InsertIntegration(ctx context.Context, in *integration.Integration) error {
+	return insertIntegration(ctx, s.db.write, in)
+}
+
+func insertIntegration(ctx context.Context, q querier, in *integration.Integration) error {
 	settings, err := json.Marshal(in.Settings)
 	if err != nil {
 		return fmt.Errorf("encode settings: %w", err)
 	}
-	_, err = s.db.write.ExecContext(ctx, `INSERT INTO integrations (`+integrationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err = q.ExecContext(ctx, `INSERT INTO integrations (`+integrationColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		in.ID, in.Name, string(in.Type), in.Team, in.Enabled, in.KeyHash, string(settings), millis(in.CreatedAt), millis(in.UpdatedAt))
 	if isUniqueViolation(err) {
 		return integration.ErrNameTaken
@@ -85,11 +89,15 @@ func (s *Integrations) Integrations(ctx context.Context) ([]*integration.Integra
 
 // UpdateIntegration implements integration.Store.
 func (s *Integrations) UpdateIntegration(ctx context.Context, in *integration.Integration) error {
+	return updateIntegration(ctx, s.db.write, in)
+}
+
+func updateIntegration(ctx context.Context, q querier, in *integration.Integration) error {
 	settings, err := json.Marshal(in.Settings)
 	if err != nil {
 		return fmt.Errorf("encode settings: %w", err)
 	}
-	res, err := s.db.write.ExecContext(ctx, `UPDATE integrations SET name = $2, type = $3, team = $4, enabled = $5, key_hash = $6, settings = $7, updated_at = $8 WHERE id = $1`,
+	res, err := q.ExecContext(ctx, `UPDATE integrations SET name = $2, type = $3, team = $4, enabled = $5, key_hash = $6, settings = $7, updated_at = $8 WHERE id = $1`,
 		in.ID, in.Name, string(in.Type), in.Team, in.Enabled, in.KeyHash, string(settings), millis(in.UpdatedAt))
 	if isUniqueViolation(err) {
 		return integration.ErrNameTaken
@@ -105,7 +113,11 @@ func (s *Integrations) UpdateIntegration(ctx context.Context, in *integration.In
 
 // DeleteIntegration implements integration.Store.
 func (s *Integrations) DeleteIntegration(ctx context.Context, id string) error {
-	res, err := s.db.write.ExecContext(ctx, `DELETE FROM integrations WHERE id = $1`, id)
+	return deleteIntegration(ctx, s.db.write, id)
+}
+
+func deleteIntegration(ctx context.Context, q querier, id string) error {
+	res, err := q.ExecContext(ctx, `DELETE FROM integrations WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("delete integration: %w", err)
 	}

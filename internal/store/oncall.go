@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tocsin-dev/tocsin/internal/integration"
 )
 
 // On-call objects (users, teams, schedules, escalation policies) are JSON documents keyed by kind and
@@ -109,4 +111,37 @@ func (t *ObjectTx) Delete(ctx context.Context, kind, name string) error {
 		return fmt.Errorf("delete %s %q: %w", kind, name, err)
 	}
 	return nil
+}
+
+// Integrations lists integrations as the transaction sees them.
+func (t *ObjectTx) Integrations(ctx context.Context) ([]*integration.Integration, error) {
+	rows, err := t.tx.QueryContext(ctx, `SELECT `+integrationColumns+` FROM integrations ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list integrations: %w", err)
+	}
+	defer rows.Close()
+	var out []*integration.Integration
+	for rows.Next() {
+		in, err := scanIntegration(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, in)
+	}
+	return out, rows.Err()
+}
+
+// InsertIntegration stores a new integration in the transaction.
+func (t *ObjectTx) InsertIntegration(ctx context.Context, in *integration.Integration) error {
+	return insertIntegration(ctx, t.tx, in)
+}
+
+// UpdateIntegration changes an integration in the transaction.
+func (t *ObjectTx) UpdateIntegration(ctx context.Context, in *integration.Integration) error {
+	return updateIntegration(ctx, t.tx, in)
+}
+
+// DeleteIntegration removes an integration in the transaction.
+func (t *ObjectTx) DeleteIntegration(ctx context.Context, id string) error {
+	return deleteIntegration(ctx, t.tx, id)
 }

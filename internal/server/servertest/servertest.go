@@ -4,11 +4,14 @@ package servertest
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +39,21 @@ func Start(t testing.TB, dsn string) *Env {
 // StartWith runs tocsin with cfg (Database must be set) until the test ends.
 func StartWith(t testing.TB, cfg server.Config) *Env {
 	t.Helper()
+	return StartStoppable(t, cfg).Env
+}
+
+// Stoppable is a running tocsin that a test may stop before it ends, to restart another in its place.
+type Stoppable struct {
+	*Env
+	stop func(testing.TB)
+}
+
+// Stop shuts tocsin down gracefully and waits for it; it is safe to call more than once.
+func (s *Stoppable) Stop(t testing.TB) { s.stop(t) }
+
+// StartStoppable is StartWith for a tocsin the test can stop.
+func StartStoppable(t testing.TB, cfg server.Config) *Stoppable {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if os.Getenv("TOCSIN_TEST_LOG") != "" {
@@ -48,9 +66,21 @@ func StartWith(t testing.TB, cfg server.Config) *Env {
 		cancel()
 		t.Fatalf("open tocsin: %v", err)
 	}
-	_, key, err := app.Integrations.Create(ctx, integration.Integration{Name: "test", Type: integration.TypeAPI})
-	if err != nil {
-		t.Fatalf("create integration: %v", err)
+	// "test", or "test-2", … when another process on the same database made it first.
+	var key string
+	for i := 1; ; i++ {
+		name := "test"
+		if i > 1 {
+			name = fmt.Sprintf("test-%d", i)
+		}
+		_, key, err = app.Integrations.Create(ctx, integration.Integration{Name: name, Type: integration.TypeAPI})
+		if errors.Is(err, integration.ErrNameTaken) && i < 10 {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("create integration: %v", err)
+		}
+		break
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -58,18 +88,23 @@ func StartWith(t testing.TB, cfg server.Config) *Env {
 	}
 	done := make(chan error, 1)
 	go func() { done <- app.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("tocsin shut down with an error: %v", err)
-		}
-		app.Close()
-	})
-	env := &Env{App: app, URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), Key: key}
+	var once sync.Once
+	stop := func(t testing.TB) {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("tocsin shut down with an error: %v", err)
+			}
+			app.Close()
+		})
+	}
+	t.Cleanup(func() { stop(t) })
+	env := &Stoppable{Env: &Env{App: app, URL: "http://" + ln.Addr().String(), Addr: ln.Addr().String(), Key: key}, stop: stop}
 	// Serve starts the job queue before it answers; wait for it, and fail fast if it gave up.
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		select {
 		case err := <-done:
+			done <- err // for stop
 			t.Fatalf("tocsin stopped while starting: %v", err)
 		default:
 		}
