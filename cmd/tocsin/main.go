@@ -17,7 +17,9 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+	_ "time/tzdata" // schedules name IANA zones; a minimal container may have no zoneinfo
 
+	"github.com/tocsin-dev/tocsin/internal/access"
 	"github.com/tocsin-dev/tocsin/internal/apply"
 	"github.com/tocsin-dev/tocsin/internal/integration"
 	"github.com/tocsin-dev/tocsin/internal/oncall"
@@ -34,6 +36,10 @@ Commands:
   apply -f FILE [--prune] [--dry-run]
                                 make users, teams, schedules, escalation policies and
                                 integrations what FILE (YAML) declares
+  apikey create --name N --role admin|user|readonly
+                                make a key for the /api and print it
+  oncall [--schedule S] [--at TIME]
+                                print who is on call
   integration create            make an integration and print its API key
   integration list              list integrations
   integration enable NAME       enable an integration
@@ -67,6 +73,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return integrationCmd(ctx, args[1:], stdout, stderr)
 	case "apply":
 		return applyCmd(ctx, args[1:], stdout, stderr)
+	case "apikey":
+		return apikeyCmd(ctx, args[1:], stdout, stderr)
+	case "oncall":
+		return oncallCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -348,6 +358,89 @@ func applyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fmt.Fprintf(stdout, "%s %s\n", name, res.Keys[name])
 	}
 	return nil
+}
+
+func apikeyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("apikey needs a subcommand: create")
+	}
+	fs, c := newFlags("apikey create", stderr)
+	name := fs.String("name", "", "a unique name for the key (required)")
+	role := fs.String("role", "user", "admin (everything), user (alerts, reads the configuration) or readonly")
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	r, err := access.ParseRole(*role)
+	if err != nil {
+		return err
+	}
+	if *name == "" {
+		return errors.New("apikey create needs --name")
+	}
+	db, err := store.Open(ctx, c.database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	k, secret, err := access.NewService(db.APIKeys()).Create(ctx, *name, r)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "Created %s API key %q. Send it as Authorization: Bearer KEY to /api. Shown only now:\n", k.Role, k.Name)
+	fmt.Fprintln(stdout, secret)
+	return nil
+}
+
+func oncallCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, c := newFlags("oncall", stderr)
+	schedule := fs.String("schedule", "", "only this schedule (default: every schedule)")
+	at := fs.String("at", "", "the time to ask about, RFC 3339 (default: now)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	when := time.Now()
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339, *at)
+		if err != nil {
+			return fmt.Errorf("--at: want a time like 2026-12-24T09:00:00+01:00: %w", err)
+		}
+		when = t
+	}
+	db, err := store.Open(ctx, c.database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	cfg, err := db.OnCall().Config(ctx)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SCHEDULE\tON CALL\tUNTIL")
+	found := false
+	for _, s := range cfg.Schedules {
+		if *schedule != "" && s.Name != *schedule {
+			continue
+		}
+		found = true
+		users, err := s.OnCall(when)
+		if err != nil {
+			return fmt.Errorf("schedule %s: %w", s.Name, err)
+		}
+		until := ""
+		if shifts, err := s.Shifts(when, when.AddDate(0, 0, 30)); err == nil && len(shifts) > 0 && len(users) > 0 {
+			until = shifts[0].End.Format("Mon 2006-01-02 15:04 MST")
+		}
+		who := strings.Join(users, ", ")
+		if who == "" {
+			who = "(nobody)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", s.Name, who, until)
+	}
+	if *schedule != "" && !found {
+		return fmt.Errorf("no schedule %q", *schedule)
+	}
+	return tw.Flush()
 }
 
 // endpoint is where an integration of type t sends its requests.

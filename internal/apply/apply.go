@@ -283,3 +283,104 @@ func sameJSON(a, b []byte) bool {
 	ya, _ := json.Marshal(y)
 	return bytes.Equal(xa, ya)
 }
+
+// Kinds are the on-call object kinds, by the name used in /api paths.
+var Kinds = map[string]string{"users": store.KindUser, "teams": store.KindTeam, "schedules": store.KindSchedule, "escalations": store.KindEscalation}
+
+// Put creates or replaces one on-call object (doc is its JSON) after checking the whole configuration
+// with it in place, so that the API can never store what `tocsin apply` would refuse. It reports
+// whether the object was new.
+func Put(ctx context.Context, db *store.DB, kind, name string, doc []byte, now time.Time) (created bool, err error) {
+	err = db.ObjectsInTx(ctx, func(tx *store.ObjectTx) error {
+		cfg, err := currentConfig(ctx, tx)
+		if err != nil {
+			return err
+		}
+		f := &File{Config: *cfg}
+		var value any
+		switch kind {
+		case store.KindUser:
+			value, created, err = replace(&f.Users, doc, name, func(u oncall.User) string { return u.Username })
+		case store.KindTeam:
+			value, created, err = replace(&f.Teams, doc, name, func(t oncall.Team) string { return t.Name })
+		case store.KindSchedule:
+			value, created, err = replace(&f.Schedules, doc, name, func(s oncall.Schedule) string { return s.Name })
+		case store.KindEscalation:
+			value, created, err = replace(&f.Escalations, doc, name, func(e oncall.EscalationPolicy) string { return e.Name })
+		default:
+			return fmt.Errorf("unknown kind %q", kind)
+		}
+		if err != nil {
+			return err
+		}
+		if err := f.Config.Validate(); err != nil {
+			return err
+		}
+		return tx.Put(ctx, kind, name, value, now)
+	})
+	return created, err
+}
+
+// Remove deletes one on-call object, unless something else still refers to it.
+func Remove(ctx context.Context, db *store.DB, kind, name string) error {
+	return db.ObjectsInTx(ctx, func(tx *store.ObjectTx) error {
+		cfg, err := currentConfig(ctx, tx)
+		if err != nil {
+			return err
+		}
+		found := false
+		drop := func(n string) bool {
+			if n == name {
+				found = true
+				return true
+			}
+			return false
+		}
+		switch kind {
+		case store.KindUser:
+			cfg.Users = slices.DeleteFunc(cfg.Users, func(u oncall.User) bool { return drop(u.Username) })
+		case store.KindTeam:
+			cfg.Teams = slices.DeleteFunc(cfg.Teams, func(t oncall.Team) bool { return drop(t.Name) })
+		case store.KindSchedule:
+			cfg.Schedules = slices.DeleteFunc(cfg.Schedules, func(s oncall.Schedule) bool { return drop(s.Name) })
+		case store.KindEscalation:
+			cfg.Escalations = slices.DeleteFunc(cfg.Escalations, func(e oncall.EscalationPolicy) bool { return drop(e.Name) })
+		}
+		if !found {
+			return fmt.Errorf("%s %q: %w", kind, name, store.ErrNoObject)
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		return tx.Delete(ctx, kind, name)
+	})
+}
+
+func currentConfig(ctx context.Context, tx *store.ObjectTx) (*oncall.Config, error) {
+	objs, err := tx.Objects(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	return store.ConfigOf(objs)
+}
+
+// replace decodes doc as a T named name (the name in the document must match or be empty) and puts
+// it in list in place of the one with that name.
+func replace[T any](list *[]T, doc []byte, name string, nameOf func(T) string) (T, bool, error) {
+	var v T
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
+		return v, false, oncall.Problems{{Path: "body", Msg: err.Error()}}
+	}
+	if n := nameOf(v); n != name {
+		return v, false, oncall.Problems{{Path: "body", Msg: fmt.Sprintf("names %q, but the URL names %q", n, name)}}
+	}
+	i := slices.IndexFunc(*list, func(x T) bool { return nameOf(x) == name })
+	if i < 0 {
+		*list = append(*list, v)
+		return v, true, nil
+	}
+	(*list)[i] = v
+	return v, false, nil
+}

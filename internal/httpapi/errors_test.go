@@ -42,6 +42,29 @@ func do(t *testing.T, method, url, auth, body string) response {
 	return r
 }
 
+type rawResponse struct {
+	status int
+	body   string
+}
+
+func rawDo(t *testing.T, method, url, auth, body string) rawResponse {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	return rawResponse{status: res.StatusCode, body: string(raw)}
+}
+
 func TestBadRequestsGetOpsgenieShapedErrors(t *testing.T) {
 	env := servertest.Start(t, storetest.SQLite(t))
 	ctx := context.Background()

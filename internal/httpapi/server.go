@@ -18,9 +18,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/tocsin-dev/tocsin/internal/access"
 	"github.com/tocsin-dev/tocsin/internal/alert"
 	"github.com/tocsin-dev/tocsin/internal/intake"
 	"github.com/tocsin-dev/tocsin/internal/integration"
+	"github.com/tocsin-dev/tocsin/internal/oncall"
+	"github.com/tocsin-dev/tocsin/internal/store"
 )
 
 // Readiness is what /readyz checks: the database answers and its schema is current.
@@ -35,8 +38,11 @@ type Config struct {
 	Integrations *integration.Service
 	// SecurityHub receives findings on POST /v1/json/amazonsecurityhub.
 	SecurityHub *intake.SecurityHub
-	Ready       Readiness
-	Log         *slog.Logger
+	// Access checks the keys of /api; DB holds the on-call configuration it serves.
+	Access *access.Service
+	DB     *store.DB
+	Ready  Readiness
+	Log    *slog.Logger
 	// Registry collects the HTTP metrics and is served on /metrics (with whatever else is registered).
 	Registry *prometheus.Registry
 	// MaxBodyBytes caps request bodies; 0 means 1 MiB.
@@ -109,6 +115,7 @@ func (s *Server) routes() {
 	v2("PUT /v2/alerts/{identifier}/message", s.updateMessage)
 	v2("PUT /v2/alerts/{identifier}/description", s.updateDescription)
 	m.Handle("POST /v1/json/{type}", s.keyed(integration.TypeSecurityHub, s.receive))
+	s.nativeRoutes()
 	v2("/v2/", func(*call) error {
 		return apiErr(http.StatusNotFound, "no such API endpoint (tocsin implements Opsgenie's v2 Alert API)")
 	})
@@ -204,6 +211,7 @@ func (s *Server) checkPath(r *http.Request) error {
 func (s *Server) fail(c *call, err error) {
 	status, body := http.StatusInternalServerError, map[string]any{"message": "internal error; see tocsin's log for request " + c.id}
 	var (
+		ps oncall.Problems
 		ie *intake.Error
 		ae *apiError
 		ve *alert.ValidationError
@@ -214,6 +222,8 @@ func (s *Server) fail(c *call, err error) {
 		status, body["message"] = ae.status, ae.msg
 	case errors.As(err, &ie):
 		status, body["message"] = ie.Status, ie.Msg
+	case errors.As(err, &ps):
+		status, body["message"], body["problems"] = http.StatusUnprocessableEntity, "the configuration would not be valid", ps
 	case errors.As(err, &ve):
 		status = http.StatusUnprocessableEntity
 		body["message"] = "Request body is not processable: " + ve.Error()

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/tocsin-dev/tocsin/internal/access"
 	"github.com/tocsin-dev/tocsin/internal/alert"
 	"github.com/tocsin-dev/tocsin/internal/escalation"
 	"github.com/tocsin-dev/tocsin/internal/httpapi"
@@ -104,6 +105,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	api := httpapi.New(httpapi.Config{
 		Alerts: alerts, Integrations: integrations, Ready: db, Log: cfg.Log, Registry: reg, MaxBodyBytes: cfg.MaxBodyBytes,
 		SecurityHub: intake.NewSecurityHub(alerts, verifier, cfg.Log, reg),
+		Access:      access.NewService(db.APIKeys()), DB: db,
 	})
 	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg, Escalation: engine}, nil
 }

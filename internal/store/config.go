@@ -80,10 +80,11 @@ func (c *OnCall) Config(ctx context.Context) (*oncall.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return configOf(objs)
+	return ConfigOf(objs)
 }
 
-func configOf(objs []Object) (*oncall.Config, error) {
+// ConfigOf assembles stored objects into a configuration.
+func ConfigOf(objs []Object) (*oncall.Config, error) {
 	var cfg oncall.Config
 	for _, o := range objs {
 		var err error
