@@ -174,7 +174,25 @@ func live(a *alert.Alert, epoch int) bool {
 }
 
 // Start begins (or restarts) an alert's escalation: it schedules the first step of its policy.
+//
+// Who to page is worked out before the transaction opens: the directory reads the database too, and
+// a transaction that waited for a second connection could starve the pool under load.
 func (e *Engine) Start(ctx context.Context, args alert.EscalateArgs) error {
+	a, err := e.store.Alert(ctx, args.AlertID)
+	if errors.Is(err, alert.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !live(a, args.Epoch) {
+		return nil
+	}
+	p, err := e.dir.Route(ctx, a)
+	noRoute := errors.Is(err, ErrNoRoute) || (err == nil && len(p.Rules) == 0)
+	if err != nil && !noRoute {
+		return fmt.Errorf("route alert %s: %w", a.ID, err)
+	}
 	return e.store.InTx(ctx, func(tx Tx) error {
 		a, err := tx.Lock(ctx, alert.Ref{Type: alert.ByID, Value: args.AlertID})
 		if errors.Is(err, alert.ErrNotFound) {
@@ -187,13 +205,9 @@ func (e *Engine) Start(ctx context.Context, args alert.EscalateArgs) error {
 			return nil
 		}
 		now := e.now()
-		p, err := e.dir.Route(ctx, a)
-		if errors.Is(err, ErrNoRoute) || (err == nil && len(p.Rules) == 0) {
+		if noRoute {
 			return tx.AddLog(ctx, &alert.LogEntry{AlertID: a.ID, Type: "escalation", Owner: "System", CreatedAt: now,
 				Text: "No escalation: the alert names no team with an escalation policy, no user and no schedule"})
-		}
-		if err != nil {
-			return fmt.Errorf("route alert %s: %w", a.ID, err)
 		}
 		name := p.Name
 		if name == "" {
@@ -203,14 +217,52 @@ func (e *Engine) Start(ctx context.Context, args alert.EscalateArgs) error {
 			Text: "Escalation started with " + name}); err != nil {
 			return err
 		}
-		base := now.UnixMilli()
-		return tx.Enqueue(ctx, StepArgs{AlertID: a.ID, Epoch: args.Epoch, Step: 0, Base: base}, now.Add(p.Rules[0].Delay))
+		// Delays count from the alert's creation (DESIGN.md), and from the restart when an unacknowledge
+		// or the end of a snooze started escalation again.
+		base := a.CreatedAt
+		if args.Epoch > 0 {
+			base = now
+		}
+		return tx.Enqueue(ctx, StepArgs{AlertID: a.ID, Epoch: args.Epoch, Step: 0, Base: base.UnixMilli()}, base.Add(p.Rules[0].Delay))
 	})
 }
 
 // Step fires one step: it records a notification for every contact of every user the step's target
-// names, enqueues their delivery, and schedules the next step (or the next round).
+// names, enqueues their delivery, and schedules the next step (or the next round). As in Start, the
+// reads come first and the transaction only re-checks the alert and writes.
 func (e *Engine) Step(ctx context.Context, args StepArgs) error {
+	a, err := e.store.Alert(ctx, args.AlertID)
+	if errors.Is(err, alert.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !live(a, args.Epoch) {
+		return nil
+	}
+	p, err := e.dir.Route(ctx, a)
+	if errors.Is(err, ErrNoRoute) {
+		return nil // the configuration changed under the alert
+	}
+	if err != nil {
+		return fmt.Errorf("route alert %s: %w", a.ID, err)
+	}
+	if args.Step >= len(p.Rules) {
+		return nil
+	}
+	now := e.now()
+	rule := p.Rules[args.Step]
+	users, err := e.dir.Resolve(ctx, rule.Target, now)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", rule.Target, err)
+	}
+	contacts := make(map[string][]Contact, len(users))
+	for _, u := range users {
+		if contacts[u], err = e.dir.Contacts(ctx, u); err != nil {
+			e.log.Warn("a user on call cannot be notified", "alert", a.ID, "user", u, "err", err)
+		}
+	}
 	return e.store.InTx(ctx, func(tx Tx) error {
 		a, err := tx.Lock(ctx, alert.Ref{Type: alert.ByID, Value: args.AlertID})
 		if errors.Is(err, alert.ErrNotFound) {
@@ -222,30 +274,10 @@ func (e *Engine) Step(ctx context.Context, args StepArgs) error {
 		if !live(a, args.Epoch) {
 			return nil
 		}
-		p, err := e.dir.Route(ctx, a)
-		if errors.Is(err, ErrNoRoute) {
-			return nil // the configuration changed under the alert
-		}
-		if err != nil {
-			return fmt.Errorf("route alert %s: %w", a.ID, err)
-		}
-		if args.Step >= len(p.Rules) {
-			return nil
-		}
-		now := e.now()
-		rule := p.Rules[args.Step]
-		users, err := e.dir.Resolve(ctx, rule.Target, now)
-		if err != nil {
-			return fmt.Errorf("resolve %s: %w", rule.Target, err)
-		}
 		var paged []string
 		for _, u := range users {
-			contacts, err := e.dir.Contacts(ctx, u)
-			if err != nil {
-				return fmt.Errorf("contacts of %s: %w", u, err)
-			}
 			var methods []string
-			for _, c := range contacts {
+			for _, c := range contacts[u] {
 				n := &Notification{
 					ID:      alert.NewID(),
 					Key:     fmt.Sprintf("%s/%d/%d/%d/%s/%s/%s", a.ID, args.Epoch, args.Round, args.Step, u, c.Method, c.To),

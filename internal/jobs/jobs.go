@@ -60,7 +60,7 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, opts Options) (*Qu
 		opts.PruneEvery = time.Hour
 	}
 	if opts.Workers <= 0 {
-		opts.Workers = 20
+		opts.Workers = 50
 	}
 	var driver riverdriver.Driver[*sql.Tx]
 	switch db.Dialect() {
@@ -94,7 +94,10 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, opts Options) (*Qu
 		Workers: workers,
 		// Jobs due in the future are inserted "available" with their scheduled_at (see punctual), so
 		// the producer's fetch picks them up on its next poll after they are due: this is how often.
-		FetchPollInterval:   200 * time.Millisecond,
+		FetchPollInterval: 200 * time.Millisecond,
+		// River fetches at most Workers jobs per fetch and waits FetchCooldown between fetches; its
+		// default (100 ms) caps a queue at ten fetches a second, far too few for a storm of steps.
+		FetchCooldown:       5 * time.Millisecond,
 		JobInsertMiddleware: []rivertype.JobInsertMiddleware{&punctual{}},
 		Queues:              map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
 		PeriodicJobs: []*river.PeriodicJob{

@@ -148,8 +148,8 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres URL %s: %w", redact(dsn), err)
 	}
-	if cfg.MaxConns < 16 {
-		cfg.MaxConns = 16
+	if cfg.MaxConns < 40 {
+		cfg.MaxConns = 40 // enough for the HTTP handlers and the job workers together
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
