@@ -40,6 +40,7 @@ Commands:
                                 make a key for the /api and print it
   oncall [--schedule S] [--at TIME]
                                 print who is on call
+  webhook secret                print the key that signs webhook pages (unless --webhook-secret is set)
   integration create            make an integration and print its API key
   integration list              list integrations
   integration enable NAME       enable an integration
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return apikeyCmd(ctx, args[1:], stdout, stderr)
 	case "oncall":
 		return oncallCmd(ctx, args[1:], stdout, stderr)
+	case "webhook":
+		return webhookCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -157,6 +160,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	shutdown := fs.Duration("shutdown-timeout", 25*time.Second, "how long in-flight requests and jobs may take to finish on SIGTERM")
 	snsHosts := fs.String("sns-cert-hosts", "", "comma-separated host patterns trusted for SNS SigningCertURL and SubscribeURL, e.g. sns.*.amazonaws.com,127.0.0.1:8443 (default: the AWS SNS hosts of every partition)")
 	snsCA := fs.String("sns-ca-file", "", "PEM file of extra root certificates for fetching SNS certificate and subscribe URLs")
+	webhookSecret := fs.String("webhook-secret", "", "key that signs webhook pages (default: one tocsin makes and keeps in its database; see tocsin webhook secret)")
+	webhookHTTP := fs.Bool("webhook-allow-http", false, "let webhook contacts use plain http:// to hosts other than loopback")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -171,6 +176,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		Addr: *addr, Database: c.database, BaseURL: *baseURL, RequestRetention: *retention,
 		MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, Log: log,
 		SNSCertHosts: sns.SplitHostPatterns(*snsHosts), SNSCAFile: *snsCA,
+		WebhookSecret: *webhookSecret, WebhookAllowHTTP: *webhookHTTP,
 	})
 	if err != nil {
 		return err
@@ -387,6 +393,28 @@ func apikeyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	fmt.Fprintf(stderr, "Created %s API key %q. Send it as Authorization: Bearer KEY to /api. Shown only now:\n", k.Role, k.Name)
+	fmt.Fprintln(stdout, secret)
+	return nil
+}
+
+func webhookCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "secret" {
+		return errors.New("webhook needs a subcommand: secret")
+	}
+	fs, c := newFlags("webhook secret", stderr)
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, c.database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	secret, err := db.Secret(ctx, server.WebhookSecretName)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stderr, "The key that signs webhook pages (X-Tocsin-Signature), unless tocsin serve runs with --webhook-secret:")
 	fmt.Fprintln(stdout, secret)
 	return nil
 }

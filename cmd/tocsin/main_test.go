@@ -110,3 +110,17 @@ func TestASecurityHubIntegrationPrintsItsEndpointAndRefusesABadFilter(t *testing
 		t.Error("a webhook integration was created though its endpoint does not exist yet")
 	}
 }
+
+func TestTheWebhookSecretIsMadeOnceAndStaysTheSame(t *testing.T) {
+	dsn := "sqlite://" + filepath.Join(t.TempDir(), "t.db")
+	var first, second, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"webhook", "secret", "--database", dsn}, &first, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"webhook", "secret", "--database", dsn}, &second, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if len(strings.TrimSpace(first.String())) != 64 || first.String() != second.String() {
+		t.Errorf("secrets %q and %q, want the same 64 hex digits", first.String(), second.String())
+	}
+}

@@ -290,3 +290,80 @@ func TestARestartedProcessCarriesOnWhereTheOldOneStopped(t *testing.T) {
 		}
 	})
 }
+
+func TestAPageThatFailsWithA5xxIsRetriedAndOneThatFailsWithA4xxIsNot(t *testing.T) {
+	var calls sync.Map // path → count
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v, _ := calls.LoadOrStore(r.URL.Path, new(int))
+		n := v.(*int)
+		*n++
+		switch {
+		case r.URL.Path == "/alice" && *n == 1:
+			w.WriteHeader(http.StatusServiceUnavailable)
+		case r.URL.Path == "/bob":
+			w.WriteHeader(http.StatusGone)
+		}
+	}))
+	defer recv.Close()
+	env := start(t, storetest.SQLite(t))
+	applyYAML(t, env, fmt.Sprintf(`
+users:
+  - {username: alice@example.com, contacts: [{method: webhook, to: "%[1]s/alice"}]}
+  - {username: bob@example.com, contacts: [{method: webhook, to: "%[1]s/bob"}]}
+teams:
+  - {name: secops, members: [alice@example.com, bob@example.com]}
+`, recv.URL))
+	a := createForTeam(t, env, "retry-1")
+	esc := env.App.DB.Escalations(env.App.Queue)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		notes, err := esc.Notifications(context.Background(), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		states := map[string]*escalation.Notification{}
+		for _, n := range notes {
+			states[n.Username] = n
+		}
+		al, bob := states["alice@example.com"], states["bob@example.com"]
+		if al != nil && bob != nil && al.State == escalation.Sent && bob.State == escalation.Failed {
+			if al.Attempts != 2 || bob.Attempts != 1 || !strings.Contains(bob.Error, "410") {
+				t.Errorf("alice %+v, bob %+v", al, bob)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("notifications did not settle: %+v", notes)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestAPolicyRepeatsFromItsFirstRuleWhileNobodyAcknowledges(t *testing.T) {
+	p := newPager(t)
+	env := start(t, storetest.SQLite(t))
+	applyYAML(t, env, fmt.Sprintf(`
+users:
+  - {username: alice@example.com, contacts: [{method: webhook, to: "%[1]s/alice"}]}
+teams:
+  - {name: secops, members: [alice@example.com], escalation: page-alice}
+escalations:
+  - name: page-alice
+    rules: [{delay: 0s, notify: {user: alice@example.com}}]
+    repeat: {after: 1s, times: 2}
+`, p.srv.URL))
+	createForTeam(t, env, "repeat-1")
+	got := p.waitFor(t, 3, 8*time.Second)
+	for i, pg := range got {
+		if pg.User != "alice@example.com" || pg.Step != 1 || pg.Round != i+1 {
+			t.Errorf("page %d = %+v, want alice, step 1, round %d", i, pg, i+1)
+		}
+	}
+	if gap := got[1].At.Sub(got[0].At); gap < 900*time.Millisecond || gap > 2*time.Second {
+		t.Errorf("round 2 came %s after round 1, want about 1s", gap)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if n := len(p.list()); n != 3 {
+		t.Errorf("%d pages, want 3 (one round and two repeats)", n)
+	}
+}

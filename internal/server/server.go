@@ -110,13 +110,16 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg, Escalation: engine}, nil
 }
 
+// WebhookSecretName names the webhook signing key among the secrets kept in the database.
+const WebhookSecretName = "webhook-signing"
+
 // escalationEngine builds the engine with the channels that exist: webhook (email, SMS and chat come
 // with their own issues; a page through a method without a channel is recorded as failed).
 func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Queue) (*escalation.Engine, error) {
 	secret := cfg.WebhookSecret
 	if secret == "" {
 		var err error
-		if secret, err = db.Secret(ctx, "webhook-signing"); err != nil {
+		if secret, err = db.Secret(ctx, WebhookSecretName); err != nil {
 			return nil, err
 		}
 	}
