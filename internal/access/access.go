@@ -1,18 +1,18 @@
 // Package access holds API keys for tocsin's own /api and the roles they carry. Integration keys
 // (package integration) let systems send alerts; these keys let people and their tools manage tocsin.
-// Like integration keys, they are 256 random bits shown once and stored as a SHA-256 hash.
+// Like integration keys, they come from package secret: shown once, stored as a hash.
 package access
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/tocsin-dev/tocsin/internal/secret"
 )
 
 // Role is what a key may do.
@@ -75,37 +75,30 @@ func (s *Service) Create(ctx context.Context, name string, role Role) (*Key, str
 	if _, err := ParseRole(string(role)); err != nil {
 		return nil, "", err
 	}
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, "", fmt.Errorf("random bytes: %w", err)
+	key, hash, err := secret.New("tcs_")
+	if err != nil {
+		return nil, "", err
 	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
-	secret := "tcs_" + hex.EncodeToString(b[:])
-	k := &Key{ID: hex.EncodeToString(id[:]), Name: name, Role: role, Hash: hash(secret), CreatedAt: time.Now().UTC()}
+	k := &Key{ID: hex.EncodeToString(id[:]), Name: name, Role: role, Hash: hash, CreatedAt: time.Now().UTC()}
 	if err := s.store.InsertAPIKey(ctx, k); err != nil {
 		return nil, "", fmt.Errorf("create API key %q: %w", name, err)
 	}
-	return k, secret, nil
+	return k, key, nil
 }
 
 // Authenticate returns the key a secret belongs to.
-func (s *Service) Authenticate(ctx context.Context, secret string) (*Key, error) {
-	if secret == "" {
+func (s *Service) Authenticate(ctx context.Context, key string) (*Key, error) {
+	if key == "" {
 		return nil, ErrUnknownKey
 	}
-	h := hash(secret)
-	k, err := s.store.APIKeyByHash(ctx, h)
+	k, err := s.store.APIKeyByHash(ctx, secret.Hash(key))
 	if err != nil {
 		return nil, err
 	}
-	if subtle.ConstantTimeCompare([]byte(k.Hash), []byte(h)) != 1 {
+	if !secret.Matches(k.Hash, key) {
 		return nil, ErrUnknownKey
 	}
 	return k, nil
-}
-
-func hash(secret string) string {
-	sum := sha256.Sum256([]byte(secret))
-	return hex.EncodeToString(sum[:])
 }

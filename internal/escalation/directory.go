@@ -87,8 +87,7 @@ func (d *directory) Route(ctx context.Context, a *alert.Alert) (*Policy, error) 
 		}
 		var last time.Duration
 		for _, rule := range p.Rules {
-			t := rule.Notify
-			out.Rules = append(out.Rules, Rule{Delay: rule.Delay.Std(), Target: Target{Schedule: t.Schedule, User: t.User, Team: t.Team}})
+			out.Rules = append(out.Rules, Rule{Delay: rule.Delay.Std(), Target: rule.Notify})
 			last = max(last, rule.Delay.Std())
 		}
 		if !named {

@@ -19,26 +19,11 @@ import (
 	"time"
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
+	"github.com/tocsin-dev/tocsin/internal/oncall"
 )
 
-// Target is who one rule pages: exactly one of its fields is set.
-type Target struct {
-	Schedule string
-	User     string
-	Team     string
-}
-
-func (t Target) String() string {
-	switch {
-	case t.Schedule != "":
-		return "schedule " + t.Schedule
-	case t.User != "":
-		return "user " + t.User
-	case t.Team != "":
-		return "team " + t.Team
-	}
-	return "nobody"
-}
+// Target is who one rule pages: a schedule's on-call users, a user, or a team's members.
+type Target = oncall.Target
 
 // Rule is one step of a policy: page Target Delay after the escalation (re)started.
 type Rule struct {
@@ -173,20 +158,37 @@ func live(a *alert.Alert, epoch int) bool {
 	return a.Status == alert.StatusOpen && !a.Acknowledged && !a.Snoozed && a.EscalationEpoch == epoch
 }
 
+// loadLive reads the alert and reports whether escalation should go on for it at epoch; ok is false
+// (with a nil error) when it should not, or the alert is gone.
+func (e *Engine) loadLive(ctx context.Context, id string, epoch int) (a *alert.Alert, ok bool, err error) {
+	a, err = e.store.Alert(ctx, id)
+	return checkLive(a, err, epoch)
+}
+
+// lockLive is loadLive inside the transaction, keeping other writers off the alert.
+func lockLive(ctx context.Context, tx Tx, id string, epoch int) (*alert.Alert, bool, error) {
+	a, err := tx.Lock(ctx, alert.Ref{Type: alert.ByID, Value: id})
+	return checkLive(a, err, epoch)
+}
+
+func checkLive(a *alert.Alert, err error, epoch int) (*alert.Alert, bool, error) {
+	switch {
+	case errors.Is(err, alert.ErrNotFound):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, err
+	}
+	return a, live(a, epoch), nil
+}
+
 // Start begins (or restarts) an alert's escalation: it schedules the first step of its policy.
 //
 // Who to page is worked out before the transaction opens: the directory reads the database too, and
 // a transaction that waited for a second connection could starve the pool under load.
 func (e *Engine) Start(ctx context.Context, args alert.EscalateArgs) error {
-	a, err := e.store.Alert(ctx, args.AlertID)
-	if errors.Is(err, alert.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	a, ok, err := e.loadLive(ctx, args.AlertID, args.Epoch)
+	if !ok {
 		return err
-	}
-	if !live(a, args.Epoch) {
-		return nil
 	}
 	p, err := e.dir.Route(ctx, a)
 	noRoute := errors.Is(err, ErrNoRoute) || (err == nil && len(p.Rules) == 0)
@@ -194,15 +196,9 @@ func (e *Engine) Start(ctx context.Context, args alert.EscalateArgs) error {
 		return fmt.Errorf("route alert %s: %w", a.ID, err)
 	}
 	return e.store.InTx(ctx, func(tx Tx) error {
-		a, err := tx.Lock(ctx, alert.Ref{Type: alert.ByID, Value: args.AlertID})
-		if errors.Is(err, alert.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+		a, ok, err := lockLive(ctx, tx, args.AlertID, args.Epoch)
+		if !ok {
 			return err
-		}
-		if !live(a, args.Epoch) {
-			return nil
 		}
 		now := e.now()
 		if noRoute {
@@ -231,15 +227,9 @@ func (e *Engine) Start(ctx context.Context, args alert.EscalateArgs) error {
 // names, enqueues their delivery, and schedules the next step (or the next round). As in Start, the
 // reads come first and the transaction only re-checks the alert and writes.
 func (e *Engine) Step(ctx context.Context, args StepArgs) error {
-	a, err := e.store.Alert(ctx, args.AlertID)
-	if errors.Is(err, alert.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
+	a, ok, err := e.loadLive(ctx, args.AlertID, args.Epoch)
+	if !ok {
 		return err
-	}
-	if !live(a, args.Epoch) {
-		return nil
 	}
 	p, err := e.dir.Route(ctx, a)
 	if errors.Is(err, ErrNoRoute) {
@@ -264,15 +254,9 @@ func (e *Engine) Step(ctx context.Context, args StepArgs) error {
 		}
 	}
 	return e.store.InTx(ctx, func(tx Tx) error {
-		a, err := tx.Lock(ctx, alert.Ref{Type: alert.ByID, Value: args.AlertID})
-		if errors.Is(err, alert.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+		a, ok, err := lockLive(ctx, tx, args.AlertID, args.Epoch)
+		if !ok {
 			return err
-		}
-		if !live(a, args.Epoch) {
-			return nil
 		}
 		var paged []string
 		for _, u := range users {

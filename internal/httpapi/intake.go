@@ -1,21 +1,15 @@
 package httpapi
 
 import (
-	"errors"
-	"io"
 	"net/http"
 )
 
 // receive is POST /v1/json/amazonsecurityhub: an SNS message or an EventBridge event from Security
 // Hub. A 2xx answer means every finding in it is committed; anything else makes SNS deliver again.
 func (s *Server) receive(c *call) error {
-	body, err := io.ReadAll(c.r.Body)
+	body, err := c.body()
 	if err != nil {
-		var mb *http.MaxBytesError
-		if errors.As(err, &mb) {
-			return err
-		}
-		return apiErr(http.StatusBadRequest, "could not read the request body")
+		return err
 	}
 	if s.cfg.SecurityHub == nil {
 		return apiErr(http.StatusNotFound, "the Security Hub intake is not configured")

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -122,7 +121,7 @@ func (s *Server) putObject(c *call) error {
 	if err != nil {
 		return err
 	}
-	body, err := io.ReadAll(c.r.Body)
+	body, err := c.body()
 	if err != nil {
 		return err
 	}

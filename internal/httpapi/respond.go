@@ -36,15 +36,24 @@ const maxJSONDepth = 32
 // decode reads a JSON body into v. An empty body leaves v as it is: Opsgenie's action calls take an
 // optional body.
 func (c *call) decode(v any) error {
+	body, err := c.body()
+	if err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
+// body reads the whole request body, within the server's size limit.
+func (c *call) body() ([]byte, error) {
 	body, err := io.ReadAll(c.r.Body)
 	if err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return err
+			return nil, err
 		}
-		return apiErr(http.StatusBadRequest, "could not read the request body")
+		return nil, apiErr(http.StatusBadRequest, "could not read the request body")
 	}
-	return decodeJSON(body, v)
+	return body, nil
 }
 
 // decodeJSON is the parser of every /v2 request body: depth-checked, and with errors a client can act

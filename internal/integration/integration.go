@@ -9,13 +9,13 @@ package integration
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
 	"time"
+
+	"github.com/tocsin-dev/tocsin/internal/secret"
 )
 
 // Type says which door an integration is.
@@ -121,7 +121,7 @@ func New(in Integration, now time.Time) (*Integration, string, error) {
 	if err := in.Check(); err != nil {
 		return nil, "", err
 	}
-	key, hash, err := newKey()
+	key, hash, err := secret.New("")
 	if err != nil {
 		return nil, "", err
 	}
@@ -148,8 +148,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Integration, e
 	if key == "" {
 		return nil, ErrUnknownKey
 	}
-	hash := HashKey(key)
-	in, err := s.store.IntegrationByKeyHash(ctx, hash)
+	in, err := s.store.IntegrationByKeyHash(ctx, secret.Hash(key))
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrUnknownKey
 	}
@@ -158,7 +157,7 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Integration, e
 	}
 	// The lookup already matched the hash; comparing again in constant time keeps the check itself
 	// free of timing differences whatever the database's index does.
-	if subtle.ConstantTimeCompare([]byte(in.KeyHash), []byte(hash)) != 1 {
+	if !secret.Matches(in.KeyHash, key) {
 		return nil, ErrUnknownKey
 	}
 	if !in.Enabled {
@@ -198,20 +197,6 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 		return err
 	}
 	return s.store.DeleteIntegration(ctx, in.ID)
-}
-
-// HashKey returns the stored form of an API key.
-func HashKey(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:])
-}
-
-func newKey() (key, hash string, err error) {
-	key, err = randomHex(32)
-	if err != nil {
-		return "", "", err
-	}
-	return key, HashKey(key), nil
 }
 
 func randomHex(n int) (string, error) {

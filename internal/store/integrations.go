@@ -71,7 +71,11 @@ func (s *Integrations) IntegrationByKeyHash(ctx context.Context, hash string) (*
 
 // Integrations implements integration.Store.
 func (s *Integrations) Integrations(ctx context.Context) ([]*integration.Integration, error) {
-	rows, err := s.db.read.QueryContext(ctx, `SELECT `+integrationColumns+` FROM integrations ORDER BY name`)
+	return listIntegrations(ctx, s.db.read)
+}
+
+func listIntegrations(ctx context.Context, q querier) ([]*integration.Integration, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+integrationColumns+` FROM integrations ORDER BY name`)
 	if err != nil {
 		return nil, fmt.Errorf("list integrations: %w", err)
 	}

@@ -115,20 +115,7 @@ func (t *ObjectTx) Delete(ctx context.Context, kind, name string) error {
 
 // Integrations lists integrations as the transaction sees them.
 func (t *ObjectTx) Integrations(ctx context.Context) ([]*integration.Integration, error) {
-	rows, err := t.tx.QueryContext(ctx, `SELECT `+integrationColumns+` FROM integrations ORDER BY name`)
-	if err != nil {
-		return nil, fmt.Errorf("list integrations: %w", err)
-	}
-	defer rows.Close()
-	var out []*integration.Integration
-	for rows.Next() {
-		in, err := scanIntegration(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, in)
-	}
-	return out, rows.Err()
+	return listIntegrations(ctx, t.tx)
 }
 
 // InsertIntegration stores a new integration in the transaction.
