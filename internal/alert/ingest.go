@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 )
 
 // Occurrence is one thing an intake (Security Hub, a webhook) reported: either something happened
@@ -81,7 +83,7 @@ func (s *Service) ingestOnce(ctx context.Context, o Origin, key string, items []
 				return nil
 			}
 		}
-		for _, it := range items {
+		for _, it := range byAlias(items) {
 			if it.Create != nil {
 				c, err := s.createIn(ctx, tx, o, *it.Create, now)
 				if err != nil {
@@ -119,4 +121,18 @@ func (s *Service) ingestOnce(ctx context.Context, o Origin, key string, items []
 		return nil
 	})
 	return res, created, err
+}
+
+// byAlias orders occurrences by alias (stable, so one alias keeps its order): every transaction then
+// locks alerts in the same order, and two messages with the same findings cannot deadlock.
+func byAlias(items []Occurrence) []Occurrence {
+	alias := func(o Occurrence) string {
+		if o.Create != nil {
+			return o.Create.Alias
+		}
+		return o.CloseAlias
+	}
+	out := slices.Clone(items)
+	slices.SortStableFunc(out, func(a, b Occurrence) int { return strings.Compare(alias(a), alias(b)) })
+	return out
 }

@@ -27,19 +27,19 @@ type Target = oncall.Target
 
 // Rule is one step of a policy: page Target Delay after the escalation (re)started.
 type Rule struct {
-	Delay  time.Duration
-	Target Target
+	Delay  time.Duration `json:"delay"`
+	Target Target        `json:"target"`
 }
 
 // Policy is what pages one alert. An alert routed to users or schedules directly (Opsgenie
 // responders) gets a policy made up on the spot, with Name "".
 type Policy struct {
-	Name   string
-	Rules  []Rule
+	Name   string `json:"name"`
+	Rules  []Rule `json:"rules"`
 	Repeat struct {
-		After time.Duration // the next round starts this long after the previous one started
-		Times int           // rounds after the first
-	}
+		After time.Duration `json:"after"` // the next round starts this long after the previous one started
+		Times int           `json:"times"` // rounds after the first
+	} `json:"repeat"`
 }
 
 // Contact is one way to reach a user, and how long after the step pages the user it is used.
@@ -120,6 +120,10 @@ type StepArgs struct {
 	Step    int    `json:"step"`
 	// Base is when this round started, Unix milliseconds; a rule's delay counts from it.
 	Base int64 `json:"base"`
+	// Policy is the route as it was when the escalation started: an escalation in flight keeps its
+	// steps when a policy is edited or the alert gets another responder, so no step is skipped or
+	// repeated. Who a step's target names is still worked out when the step fires.
+	Policy *Policy `json:"policy,omitempty"`
 }
 
 // Kind names the job for the queue.
@@ -219,7 +223,7 @@ func (e *Engine) Start(ctx context.Context, args alert.EscalateArgs) error {
 		if args.Epoch > 0 {
 			base = now
 		}
-		return tx.Enqueue(ctx, StepArgs{AlertID: a.ID, Epoch: args.Epoch, Step: 0, Base: base.UnixMilli()}, base.Add(p.Rules[0].Delay))
+		return tx.Enqueue(ctx, StepArgs{AlertID: a.ID, Epoch: args.Epoch, Step: 0, Base: base.UnixMilli(), Policy: p}, base.Add(p.Rules[0].Delay))
 	})
 }
 
@@ -231,12 +235,9 @@ func (e *Engine) Step(ctx context.Context, args StepArgs) error {
 	if !ok {
 		return err
 	}
-	p, err := e.dir.Route(ctx, a)
-	if errors.Is(err, ErrNoRoute) {
-		return nil // the configuration changed under the alert
-	}
-	if err != nil {
-		return fmt.Errorf("route alert %s: %w", a.ID, err)
+	p := args.Policy
+	if p == nil {
+		return nil // made without a route: nothing to do
 	}
 	if args.Step >= len(p.Rules) {
 		return nil
@@ -264,7 +265,7 @@ func (e *Engine) Step(ctx context.Context, args StepArgs) error {
 			for _, c := range contacts[u] {
 				n := &Notification{
 					ID:      alert.NewID(),
-					Key:     fmt.Sprintf("%s/%d/%d/%d/%s/%s/%s", a.ID, args.Epoch, args.Round, args.Step, u, c.Method, c.To),
+					Key:     fmt.Sprintf("%s/%d/%d/%d/%s/%s/%s/%s", a.ID, args.Epoch, args.Round, args.Step, u, c.Method, c.To, c.Delay),
 					AlertID: a.ID, Epoch: args.Epoch, Round: args.Round, Step: args.Step, Username: u, Method: c.Method, To: c.To,
 					State: Pending, DueAt: now.Add(c.Delay), CreatedAt: now, UpdatedAt: now,
 				}

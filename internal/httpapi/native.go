@@ -153,6 +153,9 @@ func (s *Server) deleteObject(c *call) error {
 	return nil
 }
 
+// maxShifts bounds a timeline answer: a one-minute custom rotation over a year is half a million.
+const maxShifts = 5000
+
 // timeParam reads an RFC 3339 time from the query, or now.
 func (c *call) timeParam(name string) (time.Time, error) {
 	v := c.r.URL.Query().Get(name)
@@ -160,8 +163,8 @@ func (c *call) timeParam(name string) (time.Time, error) {
 		return time.Now(), nil
 	}
 	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return time.Time{}, &alert.ValidationError{Field: name, Reason: "must be a time like 2026-11-26T10:00:00Z"}
+	if err != nil || t.Year() < 1970 || t.Year() > 9000 {
+		return time.Time{}, &alert.ValidationError{Field: name, Reason: "must be a time like 2026-11-26T10:00:00Z, between 1970 and 9000"}
 	}
 	return t, nil
 }
@@ -208,6 +211,9 @@ func (s *Server) scheduleTimeline(c *call) error {
 	shifts, err := sch.Shifts(from, from.AddDate(0, 0, days))
 	if err != nil {
 		return err
+	}
+	if len(shifts) > maxShifts {
+		return &alert.ValidationError{Field: "days", Reason: "the timeline has more than " + strconv.Itoa(maxShifts) + " shifts; ask for fewer days"}
 	}
 	type shift struct {
 		User     string `json:"user"`

@@ -47,6 +47,7 @@ func TestTheNativeAPIManagesTheOnCallConfigurationAndAnswersWhoIsOnCall(t *testi
 			{"who is on call in week 2", "GET", "/api/schedules/primary/oncall?at=2026-01-13T10:00:00Z", asReader, ``, 200, `"onCall":["bob@example.com"]`},
 			{"a timeline", "GET", "/api/schedules/primary/timeline?from=2026-01-05T09:00:00%2B01:00&days=14", asReader, ``, 200, `"end":"2026-01-19T09:00:00+01:00"`},
 			{"an unknown schedule", "GET", "/api/schedules/nope/oncall", asReader, ``, 404, "does not exist"},
+			{"a time out of range", "GET", "/api/schedules/primary/oncall?at=0000-06-01T00:00:00Z", asReader, ``, 422, "between 1970 and 9000"},
 			{"an unknown kind", "GET", "/api/widgets", asReader, ``, 404, "no such API endpoint"},
 			{"Opsgenie's on-calls with an integration key", "GET", "/v2/schedules/primary/on-calls?date=2026-01-13T10:00:00Z", "GenieKey " + env.Key, ``, 200, `"onCallParticipants":[{"id":"bob@example.com","name":"bob@example.com","type":"user"}]`},
 			{"delete bob", "DELETE", "/api/users/bob@example.com", asAdmin, ``, 422, "unknown user"},

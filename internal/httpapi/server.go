@@ -131,7 +131,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Ready != nil {
 		if err := errors.Join(s.cfg.Ready.Ping(ctx), s.cfg.Ready.Migrated(ctx)); err != nil {
 			s.log.Warn("not ready", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+			writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": "the database is not reachable or not migrated; see the log"})
 			return
 		}
 	}

@@ -30,6 +30,10 @@ type Alerts interface {
 // tocsin always answers inside SNS's 15-second delivery timeout.
 const Timeout = 10 * time.Second
 
+// MaxMessageAge is how old an SNS message may be. It matches how long message ids are remembered to
+// drop redeliveries (internal/jobs' MessageRetention default).
+const MaxMessageAge = 7 * 24 * time.Hour
+
 // SecurityHub is the Security Hub intake.
 type SecurityHub struct {
 	alerts  Alerts
@@ -103,6 +107,12 @@ func (h *SecurityHub) receiveSNS(ctx context.Context, in *integration.Integratio
 	if err := h.sns.Verify(ctx, m); err != nil {
 		h.metrics.messages.WithLabelValues(in.Name, typ, "refused").Inc()
 		return Receipt{}, refuse(sns.HTTPStatus(err), err, "SNS message %s refused: %v", m.MessageID, err)
+	}
+	// A signed message stays valid for ever; beyond the window in which its MessageId is remembered a
+	// captured one could be replayed, so it is refused. SNS stops retrying long before.
+	if t, err := m.Time(); err == nil && time.Since(t) > MaxMessageAge {
+		h.metrics.messages.WithLabelValues(in.Name, typ, "refused").Inc()
+		return Receipt{}, refuse(http.StatusForbidden, nil, "SNS message %s is older than %s", m.MessageID, MaxMessageAge)
 	}
 	var (
 		r   Receipt

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
 	"github.com/tocsin-dev/tocsin/internal/integration"
@@ -251,6 +252,11 @@ func TestForgedTamperedAndUntrustedMessagesAreRefusedAndCreateNothing(t *testing
 	otherTopic.TopicARN += "-evil"
 	foreignCert := r.sns.Notification(r.topic, "", body)
 	foreignCert.SigningCertURL = "https://sns.evil.example.com/cert.pem"
+	old := r.sns.Notification(r.topic, "", body)
+	old.Timestamp = time.Now().Add(-8 * 24 * time.Hour).UTC().Format("2006-01-02T15:04:05.000Z")
+	if err := r.sns.Sign(old, "1"); err != nil {
+		t.Fatal(err)
+	}
 	metadata := r.sns.SubscriptionConfirmation(r.topic)
 	metadata.SubscribeURL = "https://169.254.169.254/latest/meta-data/"
 	before := r.sns.Requests()
@@ -263,6 +269,7 @@ func TestForgedTamperedAndUntrustedMessagesAreRefusedAndCreateNothing(t *testing
 		{"another topic", otherTopic, 403},
 		{"certificate from an untrusted host", foreignCert, 403},
 		{"subscribe URL to the metadata service", metadata, 403},
+		{"a signed message older than seven days", old, 403},
 	} {
 		if a := r.deliver(t, tc.m); a.status != tc.status {
 			t.Errorf("%s: %d %v, want %d", tc.name, a.status, a.body, tc.status)
@@ -272,7 +279,7 @@ func TestForgedTamperedAndUntrustedMessagesAreRefusedAndCreateNothing(t *testing
 		t.Errorf("refused messages made %d alerts", n)
 	}
 	// Only the two signature checks fetched the (cached) certificate; the untrusted URLs got nothing.
-	if got := r.sns.Requests() - before; got > 1 {
+	if got := r.sns.Requests() - before; got > 1 { // the old message verifies against the cached certificate
 		t.Errorf("the stand-in SNS saw %d requests, want at most the one certificate fetch", got)
 	}
 }

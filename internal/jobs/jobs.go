@@ -22,6 +22,7 @@ import (
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
 	"github.com/tocsin-dev/tocsin/internal/escalation"
+	"github.com/tocsin-dev/tocsin/internal/notify"
 	"github.com/tocsin-dev/tocsin/internal/store"
 )
 
@@ -236,7 +237,12 @@ type notifyWorker struct {
 }
 
 func (w *notifyWorker) Work(ctx context.Context, job *river.Job[escalation.NotifyArgs]) error {
-	return w.q.handlers.Load().Escalation.Notify(ctx, job.Args, job.Attempt)
+	err := w.q.handlers.Load().Escalation.Notify(ctx, job.Args, job.Attempt)
+	if d, ok := notify.RetryAfter(err); ok && err != nil {
+		// The receiver said when to come back (Retry-After): wait that long instead of the backoff.
+		return river.JobSnooze(d)
+	}
+	return err
 }
 
 // NextRetry backs off 1 s, 2 s, 4 s … up to 5 minutes: a down SMTP or webhook receiver gets its

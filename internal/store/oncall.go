@@ -83,7 +83,16 @@ type ObjectTx struct {
 
 // ObjectsInTx runs fn in one transaction: either every change fn makes commits, or none.
 func (db *DB) ObjectsInTx(ctx context.Context, fn func(*ObjectTx) error) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error { return fn(&ObjectTx{tx: tx}) })
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		if db.dialect == Postgres {
+			// Changes are validated against the whole configuration; one at a time, or two concurrent
+			// edits could each pass and together leave a reference to something deleted.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7405227)`); err != nil {
+				return fmt.Errorf("lock the on-call configuration: %w", err)
+			}
+		}
+		return fn(&ObjectTx{tx: tx})
+	})
 }
 
 // Objects lists objects as the transaction sees them.

@@ -283,6 +283,23 @@ func (db *DB) migrate(ctx context.Context) error {
 
 // inTx runs fn in a transaction on the writer and commits when it returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if err = db.inTxOnce(ctx, fn); !isRetryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+// isRetryable tells a PostgreSQL deadlock or serialization failure, which a retry of the whole
+// transaction resolves, from other errors.
+func isRetryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+func (db *DB) inTxOnce(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
