@@ -25,7 +25,6 @@ import (
 	"github.com/tocsin-dev/tocsin/internal/oncall"
 	"github.com/tocsin-dev/tocsin/internal/securityhub"
 	"github.com/tocsin-dev/tocsin/internal/server"
-	"github.com/tocsin-dev/tocsin/internal/sns"
 	"github.com/tocsin-dev/tocsin/internal/store"
 )
 
@@ -175,7 +174,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	app, err := server.Open(ctx, server.Config{
 		Addr: *addr, Database: c.database, BaseURL: *baseURL, RequestRetention: *retention,
 		MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, Log: log,
-		SNSCertHosts: sns.SplitHostPatterns(*snsHosts), SNSCAFile: *snsCA,
+		SNSCertHosts: splitList(*snsHosts), SNSCAFile: *snsCA,
 		WebhookSecret: *webhookSecret, WebhookAllowHTTP: *webhookHTTP,
 	})
 	if err != nil {

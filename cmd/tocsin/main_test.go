@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,15 @@ func TestTheWebhookSecretIsMadeOnceAndStaysTheSame(t *testing.T) {
 	}
 	if len(strings.TrimSpace(first.String())) != 64 || first.String() != second.String() {
 		t.Errorf("secrets %q and %q, want the same 64 hex digits", first.String(), second.String())
+	}
+}
+
+func TestSplitListReadsACommaSeparatedFlagValue(t *testing.T) {
+	got := splitList(" sns.*.amazonaws.com, ,127.0.0.1:4566,")
+	if want := []string{"sns.*.amazonaws.com", "127.0.0.1:4566"}; !slices.Equal(got, want) {
+		t.Fatalf("got %q, want %q", got, want)
+	}
+	if got := splitList(""); len(got) != 0 {
+		t.Fatalf("an empty flag gave %q, want nothing (the defaults)", got)
 	}
 }

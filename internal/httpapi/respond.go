@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"strings"
+
+	"github.com/tocsin-dev/tocsin/internal/jsondepth"
 )
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -95,29 +97,8 @@ func jsonKind(goKind string) string {
 
 // checkDepth refuses JSON nested deeper than max without decoding it.
 func checkDepth(body []byte, max int) error {
-	depth := 0
-	inString, escaped := false, false
-	for _, b := range body {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case b == '\\':
-				escaped = true
-			case b == '"':
-				inString = false
-			}
-		case b == '"':
-			inString = true
-		case b == '{' || b == '[':
-			depth++
-			if depth > max {
-				return apiErr(http.StatusBadRequest, "request body is nested too deeply")
-			}
-		case b == '}' || b == ']':
-			depth--
-		}
+	if jsondepth.Exceeds(body, max) {
+		return apiErr(http.StatusBadRequest, "request body is nested too deeply")
 	}
 	return nil
 }

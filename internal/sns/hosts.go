@@ -25,18 +25,6 @@ func DefaultHostPatterns() []string {
 	}
 }
 
-// SplitHostPatterns splits a comma-separated list of host patterns (the --sns-cert-hosts flag),
-// dropping blanks. An empty result means "use the defaults".
-func SplitHostPatterns(list string) []string {
-	var out []string
-	for _, p := range strings.Split(list, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 // awsSuffixes are DNS suffixes under which AWS also hosts customer-named names, such as S3 buckets
 // (BUCKET.s3.amazonaws.com). Under them a wildcard must only match a region name, or a bucket called
 // "sns" would satisfy sns.*.amazonaws.com, serve its own "signing certificate" over valid TLS, and forge

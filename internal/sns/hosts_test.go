@@ -90,16 +90,6 @@ func TestNewVerifierRefusesHostPatternsItCannotMatchSafely(t *testing.T) {
 	}
 }
 
-func TestSplitHostPatternsReadsTheFlagValue(t *testing.T) {
-	got := sns.SplitHostPatterns(" sns.*.amazonaws.com, ,127.0.0.1:4566,")
-	if want := []string{"sns.*.amazonaws.com", "127.0.0.1:4566"}; !slices.Equal(got, want) {
-		t.Fatalf("got %q, want %q", got, want)
-	}
-	if got := sns.SplitHostPatterns(""); len(got) != 0 {
-		t.Fatalf("an empty flag gave %q, want nothing (the defaults)", got)
-	}
-}
-
 func TestVerifierReportsTheAllowListInEffect(t *testing.T) {
 	v, err := sns.NewVerifier(sns.Options{})
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tocsin-dev/tocsin/internal/jsondepth"
 )
 
 // MessageType is the value of an SNS message's Type field.
@@ -303,29 +305,8 @@ func rawDeliveryError(fields map[string]json.RawMessage) error {
 
 // checkDepth refuses JSON nested deeper than limit, counting only brackets outside strings.
 func checkDepth(body []byte, limit int) error {
-	depth := 0
-	inString, escaped := false, false
-	for _, c := range body {
-		switch {
-		case escaped:
-			escaped = false
-		case inString:
-			switch c {
-			case '\\':
-				escaped = true
-			case '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			if depth > limit {
-				return fmt.Errorf("%w: JSON nested deeper than %d levels", ErrMalformed, limit)
-			}
-		case c == '}' || c == ']':
-			depth--
-		}
+	if jsondepth.Exceeds(body, limit) {
+		return fmt.Errorf("%w: JSON nested deeper than %d levels", ErrMalformed, limit)
 	}
 	return nil
 }

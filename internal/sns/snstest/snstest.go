@@ -295,39 +295,29 @@ func (s *Server) Notification(topicARN, subject, message string) *sns.Message {
 // SubscriptionConfirmation returns a signed SubscriptionConfirmation for topicARN whose SubscribeURL,
 // on this server, confirms the subscription.
 func (s *Server) SubscriptionConfirmation(topicARN string) *sns.Message {
-	token := randomHex(64)
-	s.mu.Lock()
-	s.tokens[token] = topicARN
-	s.mu.Unlock()
-	m := &sns.Message{
-		Type:      sns.TypeSubscriptionConfirmation,
-		MessageID: newUUID(),
-		Token:     token,
-		TopicARN:  topicARN,
-		Message: "You have chosen to subscribe to the topic " + topicARN +
-			".\nTo confirm the subscription, visit the SubscribeURL included in this message.",
-		SubscribeURL: s.subscribeURL(topicARN, token),
-		Timestamp:    timestamp(),
-	}
-	s.mustSign(m)
-	return m
+	return s.confirmation(sns.TypeSubscriptionConfirmation, topicARN, "You have chosen to subscribe to the topic "+topicARN+
+		".\nTo confirm the subscription, visit the SubscribeURL included in this message.")
 }
 
 // UnsubscribeConfirmation returns a signed UnsubscribeConfirmation for topicARN. Its SubscribeURL would
 // subscribe again.
 func (s *Server) UnsubscribeConfirmation(topicARN string) *sns.Message {
+	return s.confirmation(sns.TypeUnsubscribeConfirmation, topicARN, "You have chosen to deactivate subscription "+topicARN+":"+newUUID()+
+		".\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message.")
+}
+
+// confirmation builds and signs either confirmation type, with a fresh token this server accepts.
+func (s *Server) confirmation(typ sns.MessageType, topicARN, message string) *sns.Message {
 	token := randomHex(64)
 	s.mu.Lock()
 	s.tokens[token] = topicARN
 	s.mu.Unlock()
-	subscription := topicARN + ":" + newUUID()
 	m := &sns.Message{
-		Type:      sns.TypeUnsubscribeConfirmation,
-		MessageID: newUUID(),
-		Token:     token,
-		TopicARN:  topicARN,
-		Message: "You have chosen to deactivate subscription " + subscription +
-			".\nTo cancel this operation and restore the subscription, visit the SubscribeURL included in this message.",
+		Type:         typ,
+		MessageID:    newUUID(),
+		Token:        token,
+		TopicARN:     topicARN,
+		Message:      message,
 		SubscribeURL: s.subscribeURL(topicARN, token),
 		Timestamp:    timestamp(),
 	}
