@@ -88,11 +88,13 @@ type Contact struct {
 }
 
 // Links are the URLs a page offers. Alert opens the alert in tocsin; Ack and Close act on it (signed,
-// expiring links, or empty when the channel should offer no action).
+// expiring links, or empty when the channel should offer no action); Finding opens the Security Hub
+// finding in the AWS console (empty for alerts from elsewhere).
 type Links struct {
-	Alert string
-	Ack   string
-	Close string
+	Alert   string
+	Ack     string
+	Close   string
+	Finding string
 }
 
 // AlertFrom copies the fields a notification shows out of a, sharing no slice or map with it.
