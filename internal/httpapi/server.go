@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tocsin-dev/tocsin/internal/access"
+	"github.com/tocsin-dev/tocsin/internal/actionlink"
 	"github.com/tocsin-dev/tocsin/internal/alert"
 	"github.com/tocsin-dev/tocsin/internal/intake"
 	"github.com/tocsin-dev/tocsin/internal/integration"
@@ -45,6 +46,8 @@ type Config struct {
 	Log    *slog.Logger
 	// Registry collects the HTTP metrics and is served on /metrics (with whatever else is registered).
 	Registry *prometheus.Registry
+	// Links verifies the one-click links in notifications (BASE/a/{token}); nil serves none.
+	Links *actionlink.Signer
 	// MaxBodyBytes caps request bodies; 0 means 1 MiB.
 	MaxBodyBytes int64
 }
@@ -116,6 +119,10 @@ func (s *Server) routes() {
 	v2("PUT /v2/alerts/{identifier}/description", s.updateDescription)
 	m.Handle("POST /v1/json/{type}", s.keyed(integration.TypeSecurityHub, s.receive))
 	s.nativeRoutes()
+	if s.cfg.Links != nil {
+		m.HandleFunc("GET /a/{token}", s.actionLink)
+		m.HandleFunc("POST /a/{token}", s.actionLink)
+	}
 	v2("/v2/", func(*call) error {
 		return apiErr(http.StatusNotFound, "no such API endpoint (tocsin implements Opsgenie's v2 Alert API)")
 	})

@@ -4,18 +4,21 @@ package server
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tocsin-dev/tocsin/internal/access"
+	"github.com/tocsin-dev/tocsin/internal/actionlink"
 	"github.com/tocsin-dev/tocsin/internal/alert"
 	"github.com/tocsin-dev/tocsin/internal/escalation"
 	"github.com/tocsin-dev/tocsin/internal/httpapi"
@@ -24,6 +27,7 @@ import (
 	"github.com/tocsin-dev/tocsin/internal/jobs"
 	"github.com/tocsin-dev/tocsin/internal/notify"
 	"github.com/tocsin-dev/tocsin/internal/notify/webhook"
+	"github.com/tocsin-dev/tocsin/internal/securityhub"
 	"github.com/tocsin-dev/tocsin/internal/sns"
 	"github.com/tocsin-dev/tocsin/internal/store"
 )
@@ -44,6 +48,9 @@ type Config struct {
 	WebhookSecret string
 	// WebhookAllowHTTP lets webhook contacts use plain http to hosts other than loopback.
 	WebhookAllowHTTP bool
+	// LinkTTL is how long the acknowledge and close links in notifications work; 0 means
+	// actionlink.DefaultTTL (24 h).
+	LinkTTL time.Duration
 	// ShutdownTimeout bounds how long in-flight requests and jobs may take to finish on SIGTERM.
 	ShutdownTimeout time.Duration
 	Log             *slog.Logger
@@ -59,6 +66,8 @@ type App struct {
 	HTTP         *httpapi.Server
 	Registry     *prometheus.Registry
 	Escalation   *escalation.Engine
+	// Links signs the one-click links in notifications.
+	Links *actionlink.Signer
 }
 
 // Open connects to the database, applies migrations and builds every part, without starting anything.
@@ -97,7 +106,12 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	engine, err := escalationEngine(ctx, cfg, db, q)
+	links, err := linkSigner(ctx, cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	engine, err := escalationEngine(ctx, cfg, db, q, links)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -105,9 +119,55 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	api := httpapi.New(httpapi.Config{
 		Alerts: alerts, Integrations: integrations, Ready: db, Log: cfg.Log, Registry: reg, MaxBodyBytes: cfg.MaxBodyBytes,
 		SecurityHub: intake.NewSecurityHub(alerts, verifier, cfg.Log, reg),
-		Access:      access.NewService(db.APIKeys()), DB: db,
+		Access:      access.NewService(db.APIKeys()), DB: db, Links: links,
 	})
-	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg, Escalation: engine}, nil
+	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg, Escalation: engine, Links: links}, nil
+}
+
+// LinkSecretName names the key that signs the acknowledge and close links in notifications.
+// `tocsin notify rotate-link-secret` replaces it.
+const LinkSecretName = "action-links"
+
+func linkSigner(ctx context.Context, cfg Config, db *store.DB) (*actionlink.Signer, error) {
+	v, err := db.Secret(ctx, LinkSecretName)
+	if err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(v)
+	if err != nil {
+		return nil, fmt.Errorf("secret %s is not hex: %w", LinkSecretName, err)
+	}
+	return actionlink.NewSigner(key, cfg.LinkTTL, nil)
+}
+
+// pageLinks makes the links a page offers: the alert (a signed view link until the web UI exists),
+// acknowledge and close as the paged user, and the finding in the AWS console.
+func pageLinks(baseURL string, s *actionlink.Signer, log *slog.Logger) func(*alert.Alert, string) notify.Links {
+	base := strings.TrimRight(baseURL, "/")
+	return func(a *alert.Alert, user string) notify.Links {
+		var l notify.Links
+		link := func(action string) string {
+			tok, err := s.Sign(a.ID, action, user)
+			if err != nil {
+				log.Warn("sign action link", "alert", a.ID, "action", action, "err", err)
+				return ""
+			}
+			return base + "/a/" + tok
+		}
+		if base != "" && user != "" {
+			l.Alert = link(actionlink.View)
+			if a.Status != alert.StatusClosed {
+				l.Close = link(actionlink.Close)
+				if !a.Acknowledged {
+					l.Ack = link(actionlink.Ack)
+				}
+			}
+		}
+		if a.Integration.Type == string(integration.TypeSecurityHub) {
+			l.Finding = securityhub.ConsoleURL(securityhub.Finding{Id: a.Details["Id"], ProductArn: a.Details["ProductArn"], Region: a.Details["Region"]})
+		}
+		return l
+	}
 }
 
 // WebhookSecretName names the webhook signing key among the secrets kept in the database.
@@ -115,7 +175,7 @@ const WebhookSecretName = "webhook-signing"
 
 // escalationEngine builds the engine with the channels that exist: webhook (email, SMS and chat come
 // with their own issues; a page through a method without a channel is recorded as failed).
-func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Queue) (*escalation.Engine, error) {
+func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Queue, links *actionlink.Signer) (*escalation.Engine, error) {
 	secret := cfg.WebhookSecret
 	if secret == "" {
 		var err error
@@ -137,7 +197,7 @@ func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Que
 			return u.FullName
 		}
 		return ""
-	}}
+	}, Links: pageLinks(cfg.BaseURL, links, cfg.Log), History: db.Escalations(nil)}
 	return escalation.NewEngine(db.Escalations(q), escalation.NewDirectory(oc), sender, cfg.Log), nil
 }
 

@@ -117,12 +117,12 @@ func appendDoc[T any](list *[]T, doc json.RawMessage) error {
 // Secret returns the named server secret, making a random one (32 bytes, hex) the first time. Every
 // replica gets the same value: the first to insert wins.
 func (db *DB) Secret(ctx context.Context, name string) (string, error) {
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("make secret: %w", err)
+	fresh, err := randomSecret()
+	if err != nil {
+		return "", err
 	}
 	if _, err := db.write.ExecContext(ctx, `INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO NOTHING`,
-		name, hex.EncodeToString(b[:]), time.Now().UnixMilli()); err != nil {
+		name, fresh, time.Now().UnixMilli()); err != nil {
 		return "", fmt.Errorf("store secret %s: %w", name, err)
 	}
 	var v string
@@ -130,4 +130,27 @@ func (db *DB) Secret(ctx context.Context, name string) (string, error) {
 		return "", fmt.Errorf("read secret %s: %w", name, err)
 	}
 	return v, nil
+}
+
+// RotateSecret replaces the named server secret with a new random one and returns it. Whatever was
+// signed with the old one stops verifying once the servers have re-read it (they read secrets when
+// they start).
+func (db *DB) RotateSecret(ctx context.Context, name string) (string, error) {
+	v, err := randomSecret()
+	if err != nil {
+		return "", err
+	}
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO secrets (name, value, created_at) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value = excluded.value, created_at = excluded.created_at`,
+		name, v, time.Now().UnixMilli()); err != nil {
+		return "", fmt.Errorf("rotate secret %s: %w", name, err)
+	}
+	return v, nil
+}
+
+func randomSecret() (string, error) {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("make secret: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
 }

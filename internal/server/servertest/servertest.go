@@ -61,9 +61,19 @@ func StartStoppable(t testing.TB, cfg server.Config) *Stoppable {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	cfg.Log, cfg.ShutdownTimeout = log, 5*time.Second
+	// Listen first, so links in notifications can name the real address.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		cancel()
+		t.Fatalf("listen: %v", err)
+	}
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = "http://" + ln.Addr().String()
+	}
 	app, err := server.Open(ctx, cfg)
 	if err != nil {
 		cancel()
+		ln.Close()
 		t.Fatalf("open tocsin: %v", err)
 	}
 	// "test", or "test-2", … when another process on the same database made it first.
@@ -81,10 +91,6 @@ func StartStoppable(t testing.TB, cfg server.Config) *Stoppable {
 			t.Fatalf("create integration: %v", err)
 		}
 		break
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
 	}
 	done := make(chan error, 1)
 	go func() { done <- app.Serve(ctx, ln) }()
