@@ -22,6 +22,7 @@ import (
 	"github.com/tocsin-dev/tocsin/internal/access"
 	"github.com/tocsin-dev/tocsin/internal/apply"
 	"github.com/tocsin-dev/tocsin/internal/integration"
+	"github.com/tocsin-dev/tocsin/internal/notify"
 	"github.com/tocsin-dev/tocsin/internal/oncall"
 	"github.com/tocsin-dev/tocsin/internal/securityhub"
 	"github.com/tocsin-dev/tocsin/internal/server"
@@ -39,6 +40,8 @@ Commands:
                                 make a key for the /api and print it
   oncall [--schedule S] [--at TIME]
                                 print who is on call
+  notify test --user U          send a test notification to every contact of a user
+  notify rotate-link-secret     replace the key that signs acknowledge and close links
   webhook secret                print the key that signs webhook pages (unless --webhook-secret is set)
   integration create            make an integration and print its API key
   integration list              list integrations
@@ -77,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return apikeyCmd(ctx, args[1:], stdout, stderr)
 	case "oncall":
 		return oncallCmd(ctx, args[1:], stdout, stderr)
+	case "notify":
+		return notifyCmd(ctx, args[1:], stdout, stderr)
 	case "webhook":
 		return webhookCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -159,8 +164,8 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	shutdown := fs.Duration("shutdown-timeout", 25*time.Second, "how long in-flight requests and jobs may take to finish on SIGTERM")
 	snsHosts := fs.String("sns-cert-hosts", "", "comma-separated host patterns trusted for SNS SigningCertURL and SubscribeURL, e.g. sns.*.amazonaws.com,127.0.0.1:8443 (default: the AWS SNS hosts of every partition)")
 	snsCA := fs.String("sns-ca-file", "", "PEM file of extra root certificates for fetching SNS certificate and subscribe URLs")
-	webhookSecret := fs.String("webhook-secret", "", "key that signs webhook pages (default: one tocsin makes and keeps in its database; see tocsin webhook secret)")
-	webhookHTTP := fs.Bool("webhook-allow-http", false, "let webhook contacts use plain http:// to hosts other than loopback")
+	ch := channelFlags(fs)
+	linkTTL := fs.Duration("link-ttl", 24*time.Hour, "how long the acknowledge and close links in notifications work")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -171,12 +176,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	if *baseURL == "" {
 		*baseURL = "http://" + *addr
 	}
-	app, err := server.Open(ctx, server.Config{
+	cfg := server.Config{
 		Addr: *addr, Database: c.database, BaseURL: *baseURL, RequestRetention: *retention,
 		MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, Log: log,
-		SNSCertHosts: splitList(*snsHosts), SNSCAFile: *snsCA,
-		WebhookSecret: *webhookSecret, WebhookAllowHTTP: *webhookHTTP,
-	})
+		SNSCertHosts: splitList(*snsHosts), SNSCAFile: *snsCA, LinkTTL: *linkTTL,
+	}
+	ch.apply(&cfg)
+	if cfg.SMTPURL == "" {
+		log.Warn("no --smtp-url: email contacts cannot be paged (their pages are recorded as failed)")
+	}
+	app, err := server.Open(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -186,6 +195,106 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	return app.Serve(ctx, ln)
+}
+
+// channelOptions are the settings of the notification channels, shared by serve and notify test.
+type channelOptions struct {
+	smtpURL, smtpFrom, webhookSecret *string
+	webhookHTTP                      *bool
+}
+
+func channelFlags(fs *flag.FlagSet) channelOptions {
+	return channelOptions{
+		smtpURL:       fs.String("smtp-url", "", "mail server for email pages: smtp://USER:PASS@HOST:587 (STARTTLS), smtps://USER:PASS@HOST:465, smtp://HOST:25 (a local relay); ?tls=required|opportunistic|none overrides the TLS policy"),
+		smtpFrom:      fs.String("smtp-from", "", "sender of email pages, e.g. \"tocsin <tocsin@example.com>\""),
+		webhookSecret: fs.String("webhook-secret", "", "key that signs webhook pages (default: one tocsin makes and keeps in its database; see tocsin webhook secret)"),
+		webhookHTTP:   fs.Bool("webhook-allow-http", false, "let webhook contacts use plain http:// to hosts other than loopback"),
+	}
+}
+
+func (o channelOptions) apply(cfg *server.Config) {
+	cfg.SMTPURL, cfg.SMTPFrom = *o.smtpURL, *o.smtpFrom
+	cfg.WebhookSecret, cfg.WebhookAllowHTTP = *o.webhookSecret, *o.webhookHTTP
+}
+
+func notifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("notify needs a subcommand: test or rotate-link-secret")
+	}
+	sub, args := args[0], args[1:]
+	fs, c := newFlags("notify "+sub, stderr)
+	switch sub {
+	case "test":
+		user := fs.String("user", "", "the user to send a test notification to (required)")
+		timeout := fs.Duration("timeout", 30*time.Second, "how long each attempt may take")
+		ch := channelFlags(fs)
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		if *user == "" {
+			return errors.New("notify test needs --user USERNAME")
+		}
+		log, err := c.logger(stderr)
+		if err != nil {
+			return err
+		}
+		cfg := server.Config{Database: c.database, Log: log}
+		ch.apply(&cfg)
+		return notifyTest(ctx, cfg, *user, *timeout, stdout)
+	case "rotate-link-secret":
+		if err := parse(fs, args); err != nil {
+			return err
+		}
+		db, err := store.Open(ctx, c.database)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if _, err := db.RotateSecret(ctx, server.LinkSecretName); err != nil {
+			return err
+		}
+		fmt.Fprintln(stderr, "Rotated the key that signs acknowledge and close links. Links already sent stop working once every tocsin serve has been restarted.")
+		return nil
+	}
+	return fmt.Errorf("unknown notify subcommand %q: use test or rotate-link-secret", sub)
+}
+
+func notifyTest(ctx context.Context, cfg server.Config, username string, timeout time.Duration, stdout io.Writer) error {
+	db, err := store.Open(ctx, cfg.Database)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	u, err := db.OnCall().User(ctx, username)
+	if err != nil {
+		return fmt.Errorf("user %s: %w", username, err)
+	}
+	reg, closeChannels, err := server.Channels(ctx, cfg, db)
+	if err != nil {
+		return err
+	}
+	defer closeChannels()
+	full := u.WithDefaults()
+	contacts := make([]notify.Contact, len(full.Contacts))
+	for i, ct := range full.Contacts {
+		contacts[i] = notify.Contact{Method: string(ct.Method), To: ct.To}
+	}
+	if len(contacts) == 0 {
+		return fmt.Errorf("user %s has no contacts", username)
+	}
+	failed := 0
+	for _, r := range notify.SendTest(ctx, reg, notify.Person{Username: u.Username, FullName: u.FullName}, contacts, timeout) {
+		if r.Err != nil {
+			failed++
+			fmt.Fprintf(stdout, "%s %s: FAILED: %v\n", r.Contact.Method, r.Contact.To, r.Err)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s %s: sent (%s)\n", r.Contact.Method, r.Contact.To, strings.TrimSpace(r.Receipt.Detail+" "+r.Receipt.ProviderID))
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d test notifications failed", failed, len(contacts))
+	}
+	return nil
 }
 
 func integrationCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -113,6 +113,10 @@ type Alert struct {
 	// unacknowledge, snooze and wake. A step job made for an older epoch does nothing, so a paused or
 	// restarted escalation never fires a stale step.
 	EscalationEpoch int
+	// SourceVersion is the newest version of the source's record that this alert has seen (for
+	// Security Hub, the finding's UpdatedAt in Unix milliseconds); 0 when the source has none. See
+	// CreateRequest.SourceVersion.
+	SourceVersion int64
 }
 
 // IntegrationRef names the integration that created an alert.

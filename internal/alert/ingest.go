@@ -27,6 +27,8 @@ type IngestResult struct {
 	Closed    int
 	// Ignored counts closes for which no open alert existed.
 	Ignored int
+	// Quiet counts creates that were not news (see CreateRequest.SourceVersion).
+	Quiet int
 }
 
 // Ingest applies every occurrence of one delivered message in ONE transaction, together with the
@@ -85,6 +87,14 @@ func (s *Service) ingestOnce(ctx context.Context, o Origin, key string, items []
 		}
 		for _, it := range byAlias(items) {
 			if it.Create != nil {
+				stale, err := notNews(ctx, tx, it.Create)
+				if err != nil {
+					return err
+				}
+				if stale {
+					res.Quiet++
+					continue
+				}
 				c, err := s.createIn(ctx, tx, o, *it.Create, now)
 				if err != nil {
 					return err
@@ -121,6 +131,22 @@ func (s *Service) ingestOnce(ctx context.Context, o Origin, key string, items []
 		return nil
 	})
 	return res, created, err
+}
+
+// notNews reports whether req reports a version of its source record that the alias's latest alert
+// has already seen.
+func notNews(ctx context.Context, tx Tx, req *CreateRequest) (bool, error) {
+	if req.SourceVersion == 0 || req.Alias == "" {
+		return false, nil
+	}
+	last, err := tx.LatestByAlias(ctx, req.Alias)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return last.SourceVersion >= req.SourceVersion, nil
 }
 
 // byAlias orders occurrences by alias (stable, so one alias keeps its order): every transaction then

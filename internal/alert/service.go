@@ -19,6 +19,19 @@ type Service struct {
 	store    Store
 	now      func() time.Time
 	onCreate func(CreateResult)
+	outbox   func(*Alert, Change) (Job, bool)
+}
+
+// Change is something a person (or a script on their behalf) did to an alert, as other systems hear
+// of it: the Security Hub write-back turns these into BatchUpdateFindings.
+type Change struct {
+	// Action is the Service method: Acknowledge, Unacknowledge, Close, AddNote, UpdatePriority, …
+	Action string
+	// Note is the note added with the change, if any (always, for AddNote).
+	Note string
+	// By is who did it, as the activity log shows it; Actor is the party that asked.
+	By    string
+	Actor Actor
 }
 
 // Options tune a Service. The zero value is ready to use.
@@ -27,11 +40,15 @@ type Options struct {
 	Now func() time.Time
 	// OnCreate is called after each committed create, e.g. to count it in metrics.
 	OnCreate func(CreateResult)
+	// Outbox, when set, is asked inside the transaction of every change to an existing alert for a
+	// job to commit with it. This is how other systems hear of changes (the Security Hub write-back)
+	// without a crash ever losing one: the change and the job commit together or not at all.
+	Outbox func(a *Alert, c Change) (Job, bool)
 }
 
 // NewService returns a Service that stores alerts in store.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, now: opts.Now, onCreate: opts.OnCreate}
+	s := &Service{store: store, now: opts.Now, onCreate: opts.OnCreate, outbox: opts.Outbox}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -52,6 +69,11 @@ type CreateRequest struct {
 	Entity      string
 	Source      string
 	Priority    Priority
+	// SourceVersion, when not 0, is the version of the source's record this create reports (Security
+	// Hub: the finding's UpdatedAt). A create no newer than what the alias's latest alert has seen is
+	// not news but someone else's edit of the record (an echo of tocsin's own write-back, a workflow
+	// change in the console): Ingest applies it quietly, never creating, reopening or counting.
+	SourceVersion int64
 }
 
 // CreateResult says what a create did.
@@ -105,6 +127,7 @@ func (s *Service) createIn(ctx context.Context, tx Tx, o Origin, req CreateReque
 		switch {
 		case err == nil:
 			open.Count++
+			open.SourceVersion = max(open.SourceVersion, req.SourceVersion)
 			open.LastOccurredAt = now
 			open.UpdatedAt = now
 			if err := tx.Update(ctx, open); err != nil {
@@ -142,12 +165,22 @@ func (s *Service) record(ctx context.Context, tx Tx, o Origin, a *Alert, now tim
 			return err
 		}
 	}
-	if note := cut(o.Note, MaxNoteRunes); strings.TrimSpace(note) != "" {
+	note := cut(o.Note, MaxNoteRunes)
+	if strings.TrimSpace(note) != "" {
 		if err := tx.AddNote(ctx, &Note{AlertID: a.ID, Text: note, Owner: o.owner(), CreatedAt: now}); err != nil {
 			return err
 		}
 		if err := tx.AddLog(ctx, &LogEntry{AlertID: a.ID, Type: "alertNote", Text: "Note added: " + cut(note, 200), Owner: o.owner(), CreatedAt: now}); err != nil {
 			return err
+		}
+	} else {
+		note = ""
+	}
+	if s.outbox != nil && action != "Create" && (text != "" || note != "") {
+		if job, ok := s.outbox(a, Change{Action: action, Note: note, By: o.owner(), Actor: o.Actor}); ok {
+			if err := tx.Enqueue(ctx, job, time.Time{}); err != nil {
+				return err
+			}
 		}
 	}
 	if o.RequestID == "" {
@@ -685,6 +718,7 @@ func (req *CreateRequest) newAlert(now time.Time, o Origin) *Alert {
 		Entity:         req.Entity,
 		Source:         req.Source,
 		Priority:       req.Priority,
+		SourceVersion:  req.SourceVersion,
 		Status:         StatusOpen,
 		Count:          1,
 		CreatedAt:      now,

@@ -27,6 +27,9 @@ type Tx interface {
 	Lock(ctx context.Context, ref Ref) (*Alert, error)
 	// OpenByAlias is Lock for the open alert with that alias; ErrNotFound when there is none.
 	OpenByAlias(ctx context.Context, alias string) (*Alert, error)
+	// LatestByAlias reads the most recently created alert with that alias, open or closed;
+	// ErrNotFound when there is none.
+	LatestByAlias(ctx context.Context, alias string) (*Alert, error)
 	// Insert stores a new alert and sets its TinyID. It returns ErrAliasTaken when another open alert
 	// with the same alias was committed first (a race between two replicas).
 	Insert(ctx context.Context, a *Alert) error

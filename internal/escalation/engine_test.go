@@ -118,18 +118,7 @@ func start(t testing.TB, dsn string) *servertest.Env {
 
 func applyYAML(t testing.TB, env *servertest.Env, yaml string) *apply.Result {
 	t.Helper()
-	f, err := apply.Parse([]byte(yaml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	res, err := apply.Apply(context.Background(), env.App.DB, f, apply.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return env.Apply(t, yaml)
 }
 
 func createForTeam(t testing.TB, env *servertest.Env, alias string) *alert.Alert {

@@ -64,6 +64,9 @@ type Receipt struct {
 	Filtered  int  `json:"filtered"`
 	// Ignored counts findings that would close an alert when none was open.
 	Ignored int `json:"ignored"`
+	// Quiet counts findings that were edits, not news: the same UpdatedAt as before, as after a
+	// BatchUpdateFindings (tocsin's own write-back, or a person in the console). They change nothing.
+	Quiet int `json:"quiet"`
 }
 
 // Error is a delivery refused, with the HTTP status to answer. Its message is safe to send back.
@@ -190,8 +193,8 @@ func (h *SecurityHub) receiveEvent(ctx context.Context, in *integration.Integrat
 		h.metrics.findings.WithLabelValues(in.Name, "duplicate").Add(float64(r.Findings))
 		return r, nil
 	}
-	r.Created, r.Deduped, r.Closed, r.Ignored = res.Created, res.Deduped, res.Closed, res.Ignored
-	for outcome, n := range map[string]int{"created": r.Created, "deduped": r.Deduped, "closed": r.Closed, "ignored": r.Ignored, "filtered": r.Filtered} {
+	r.Created, r.Deduped, r.Closed, r.Ignored, r.Quiet = res.Created, res.Deduped, res.Closed, res.Ignored, res.Quiet
+	for outcome, n := range map[string]int{"created": r.Created, "deduped": r.Deduped, "closed": r.Closed, "ignored": r.Ignored, "filtered": r.Filtered, "quiet": r.Quiet} {
 		if n > 0 {
 			h.metrics.findings.WithLabelValues(in.Name, outcome).Add(float64(n))
 		}

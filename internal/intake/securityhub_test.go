@@ -185,8 +185,18 @@ func TestRedeliveriesChangeNothingAndUpdatesCountAgain(t *testing.T) {
 		if list := r.alerts(t); len(list) != 1 || list[0].Count != 1 {
 			t.Fatalf("after a redelivery: %d alerts, count %d; want one alert, count 1", len(list), list[0].Count)
 		}
-		// The same finding in a new message (Security Hub re-imports it) counts again, pages no one.
-		r.deliver(t, r.sns.Notification(r.topic, "", string(event(t, "guardduty"))))
+		// The same finding in a new message with the same UpdatedAt is an edit made with
+		// BatchUpdateFindings (tocsin's own write-back coming back, a note in the console): quiet.
+		edited := strings.Replace(string(event(t, "guardduty")), `"Status": "NEW"`, `"Status": "NOTIFIED"`, 1)
+		if a := r.deliver(t, r.sns.Notification(r.topic, "", edited)); a.receipt()["quiet"] != float64(1) {
+			t.Errorf("an edit: %v, want quiet 1", a.body)
+		}
+		if list := r.alerts(t); len(list) != 1 || list[0].Count != 1 {
+			t.Fatalf("after an edit: %d alerts, count %d; want one alert, count 1", len(list), list[0].Count)
+		}
+		// The provider updating the finding (a newer UpdatedAt) counts again, and pages no one.
+		updated := strings.Replace(string(event(t, "guardduty")), `"UpdatedAt": "2026-03-02T08:09:07.402Z"`, `"UpdatedAt": "2026-03-02T09:09:07.402Z"`, 1)
+		r.deliver(t, r.sns.Notification(r.topic, "", updated))
 		if list := r.alerts(t); len(list) != 1 || list[0].Count != 2 {
 			t.Fatalf("after an update: %d alerts, count %d; want one alert, count 2", len(list), list[0].Count)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
@@ -151,7 +152,23 @@ func mapFinding(f Finding, opts Options, by sentBy) Decision {
 		Source:      cutRunes(product, alert.MaxSourceRunes),
 		Priority:    f.Severity.Priority(),
 	}
+	if !by.customAction {
+		// BatchUpdateFindings leaves UpdatedAt as it was (only the provider moves it), so an
+		// Imported event with an UpdatedAt the alert has seen is an edit, not news. A Custom
+		// Action is a person sending the finding on purpose: always news.
+		d.Request.SourceVersion = Version(f.UpdatedAt)
+	}
 	return d
+}
+
+// Version is a finding's UpdatedAt as Unix milliseconds, the order in which providers update it; 0
+// when it is missing or not a time.
+func Version(updatedAt string) int64 {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(updatedAt))
+	if err != nil || t.UnixMilli() <= 0 {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // message is title on one line, cut to the alert's limit; fallback when nothing printable is left.

@@ -4,6 +4,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -26,6 +27,7 @@ import (
 	"github.com/tocsin-dev/tocsin/internal/integration"
 	"github.com/tocsin-dev/tocsin/internal/jobs"
 	"github.com/tocsin-dev/tocsin/internal/notify"
+	"github.com/tocsin-dev/tocsin/internal/notify/email"
 	"github.com/tocsin-dev/tocsin/internal/notify/webhook"
 	"github.com/tocsin-dev/tocsin/internal/securityhub"
 	"github.com/tocsin-dev/tocsin/internal/sns"
@@ -48,6 +50,12 @@ type Config struct {
 	WebhookSecret string
 	// WebhookAllowHTTP lets webhook contacts use plain http to hosts other than loopback.
 	WebhookAllowHTTP bool
+	// SMTPURL is the mail server for email pages (smtp://user:pass@host:587, smtps://…:465,
+	// smtp://host:25); empty means no email channel. SMTPFrom is the sender address.
+	SMTPURL  string
+	SMTPFrom string
+	// SMTPTLSConfig, when set, is the base TLS configuration for the mail server (extra roots).
+	SMTPTLSConfig *tls.Config
 	// LinkTTL is how long the acknowledge and close links in notifications work; 0 means
 	// actionlink.DefaultTTL (24 h).
 	LinkTTL time.Duration
@@ -68,6 +76,8 @@ type App struct {
 	Escalation   *escalation.Engine
 	// Links signs the one-click links in notifications.
 	Links *actionlink.Signer
+
+	closeChannels func() error
 }
 
 // Open connects to the database, applies migrations and builds every part, without starting anything.
@@ -111,7 +121,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	engine, err := escalationEngine(ctx, cfg, db, q, links)
+	engine, closeChannels, err := escalationEngine(ctx, cfg, db, q, links)
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -121,7 +131,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		SecurityHub: intake.NewSecurityHub(alerts, verifier, cfg.Log, reg),
 		Access:      access.NewService(db.APIKeys()), DB: db, Links: links,
 	})
-	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg, Escalation: engine, Links: links}, nil
+	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg, Escalation: engine, Links: links, closeChannels: closeChannels}, nil
 }
 
 // LinkSecretName names the key that signs the acknowledge and close links in notifications.
@@ -173,23 +183,45 @@ func pageLinks(baseURL string, s *actionlink.Signer, log *slog.Logger) func(*ale
 // WebhookSecretName names the webhook signing key among the secrets kept in the database.
 const WebhookSecretName = "webhook-signing"
 
-// escalationEngine builds the engine with the channels that exist: webhook (email, SMS and chat come
-// with their own issues; a page through a method without a channel is recorded as failed).
-func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Queue, links *actionlink.Signer) (*escalation.Engine, error) {
+// Channels builds the notification channels cfg configures: webhook always, email when SMTPURL is
+// set. A page through a method without a channel is recorded as failed. close releases the
+// channels' connections.
+func Channels(ctx context.Context, cfg Config, db *store.DB) (r *notify.Registry, close func() error, err error) {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
 	secret := cfg.WebhookSecret
 	if secret == "" {
-		var err error
 		if secret, err = db.Secret(ctx, WebhookSecretName); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	hook, err := webhook.New(webhook.Options{Secret: []byte(secret), AllowHTTP: cfg.WebhookAllowHTTP, Logger: cfg.Log})
 	if err != nil {
-		return nil, fmt.Errorf("webhook channel: %w", err)
+		return nil, nil, fmt.Errorf("webhook channel: %w", err)
 	}
-	channels, err := notify.NewRegistry(hook)
+	channels := []notify.Channel{hook}
+	close = func() error { return nil }
+	if cfg.SMTPURL != "" {
+		mail, err := email.New(email.Options{URL: cfg.SMTPURL, From: cfg.SMTPFrom, Logger: cfg.Log, TLSConfig: cfg.SMTPTLSConfig})
+		if err != nil {
+			return nil, nil, fmt.Errorf("email channel (--smtp-url, --smtp-from): %w", err)
+		}
+		channels, close = append(channels, mail), mail.Close
+	}
+	r, err = notify.NewRegistry(channels...)
 	if err != nil {
-		return nil, err
+		close()
+		return nil, nil, err
+	}
+	return r, close, nil
+}
+
+// escalationEngine builds the engine over the configured channels.
+func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Queue, links *actionlink.Signer) (*escalation.Engine, func() error, error) {
+	channels, closeChannels, err := Channels(ctx, cfg, db)
+	if err != nil {
+		return nil, nil, err
 	}
 	oc := db.OnCall()
 	sender := &notify.Sender{Channels: channels, People: func(ctx context.Context, username string) string {
@@ -198,7 +230,7 @@ func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Que
 		}
 		return ""
 	}, Links: pageLinks(cfg.BaseURL, links, cfg.Log), History: db.Escalations(nil)}
-	return escalation.NewEngine(db.Escalations(q), escalation.NewDirectory(oc), sender, cfg.Log), nil
+	return escalation.NewEngine(db.Escalations(q), escalation.NewDirectory(oc), sender, cfg.Log), closeChannels, nil
 }
 
 func snsVerifier(cfg Config) (*sns.Verifier, error) {
@@ -217,8 +249,8 @@ func snsVerifier(cfg Config) (*sns.Verifier, error) {
 	return v, nil
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close releases the channels' connections and the database.
+func (a *App) Close() error { return errors.Join(a.closeChannels(), a.DB.Close()) }
 
 // Serve works jobs and answers HTTP on ln until ctx ends, then shuts down gracefully: it stops
 // accepting, finishes in-flight requests and running jobs (within ShutdownTimeout), and returns.

@@ -41,7 +41,7 @@ func (s *Alerts) InTx(ctx context.Context, fn func(alert.Tx) error) error {
 const alertColumns = `id, tiny_id, alias, message, description, responders, visible_to, actions, tags, details,
 	entity, source, priority, owner, status, acknowledged, seen, snoozed, snoozed_until, count,
 	created_at, updated_at, last_occurred_at, integration_id, integration_name, integration_type,
-	ack_time, close_time, acknowledged_by, closed_by, escalation_epoch`
+	ack_time, close_time, acknowledged_by, closed_by, escalation_epoch, source_version`
 
 type scanner interface {
 	Scan(dest ...any) error
@@ -57,7 +57,7 @@ func scanAlert(row scanner) (*alert.Alert, error) {
 	err := row.Scan(&a.ID, &a.TinyID, &a.Alias, &a.Message, &a.Description, &responders, &visibleTo, &actions, &tags, &details,
 		&a.Entity, &a.Source, &priority, &a.Owner, &status, &a.Acknowledged, &a.Seen, &a.Snoozed, &snoozedUntil, &a.Count,
 		&created, &updated, &lastOccurred, &a.Integration.ID, &a.Integration.Name, &a.Integration.Type,
-		&a.Report.AckTime, &a.Report.CloseTime, &a.Report.AcknowledgedBy, &a.Report.ClosedBy, &a.EscalationEpoch)
+		&a.Report.AckTime, &a.Report.CloseTime, &a.Report.AcknowledgedBy, &a.Report.ClosedBy, &a.EscalationEpoch, &a.SourceVersion)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, alert.ErrNotFound
 	}
@@ -90,7 +90,7 @@ func alertArgs(a *alert.Alert) ([]any, error) {
 	return []any{a.ID, a.TinyID, a.Alias, a.Message, a.Description, js[0], js[1], js[2], js[3], js[4],
 		a.Entity, a.Source, string(a.Priority), a.Owner, string(a.Status), a.Acknowledged, a.Seen, a.Snoozed, millis(a.SnoozedUntil), a.Count,
 		millis(a.CreatedAt), millis(a.UpdatedAt), millis(a.LastOccurredAt), a.Integration.ID, a.Integration.Name, a.Integration.Type,
-		a.Report.AckTime, a.Report.CloseTime, a.Report.AcknowledgedBy, a.Report.ClosedBy, a.EscalationEpoch}, nil
+		a.Report.AckTime, a.Report.CloseTime, a.Report.AcknowledgedBy, a.Report.ClosedBy, a.EscalationEpoch, a.SourceVersion}, nil
 }
 
 func nonNil[T any](s []T) []T {
@@ -120,7 +120,7 @@ func placeholders(n int) string {
 }
 
 var (
-	insertAlertSQL = `INSERT INTO alerts (` + alertColumns + `) VALUES (` + placeholders(31) + `)`
+	insertAlertSQL = `INSERT INTO alerts (` + alertColumns + `) VALUES (` + placeholders(32) + `)`
 	updateAlertSQL = func() string {
 		cols := strings.Split(alertColumns, ",")
 		var sets []string
@@ -373,7 +373,7 @@ const (
 
 // hotQueries are the statements every create, action and intake message runs.
 func (db *DB) hotQueries() []string {
-	q := []string{insertAlertSQL, updateAlertSQL, db.openByAliasSQL(), db.nextTinyIDSQL(), insertNoteSQL, insertLogSQL, insertRequestSQL, rememberSQL, insertNotificationSQL}
+	q := []string{insertAlertSQL, updateAlertSQL, db.openByAliasSQL(), db.latestByAliasSQL(), db.nextTinyIDSQL(), insertNoteSQL, insertLogSQL, insertRequestSQL, rememberSQL, insertNotificationSQL}
 	for _, t := range []alert.IdentifierType{alert.ByID, alert.ByTiny, alert.ByAlias} {
 		cond, _, _ := where(alert.Ref{Type: t, Value: "1"})
 		q = append(q, `SELECT `+alertColumns+` FROM alerts WHERE `+cond+db.forUpdate())
@@ -391,6 +391,14 @@ func (t *alertTx) Lock(ctx context.Context, ref alert.Ref) (*alert.Alert, error)
 
 func (t *alertTx) OpenByAlias(ctx context.Context, alias string) (*alert.Alert, error) {
 	return scanAlert(t.queryRow(ctx, t.db.openByAliasSQL(), alias))
+}
+
+func (db *DB) latestByAliasSQL() string {
+	return `SELECT ` + alertColumns + ` FROM alerts WHERE alias = $1 ORDER BY created_at DESC, tiny_id DESC LIMIT 1` + db.forUpdate()
+}
+
+func (t *alertTx) LatestByAlias(ctx context.Context, alias string) (*alert.Alert, error) {
+	return scanAlert(t.queryRow(ctx, t.db.latestByAliasSQL(), alias))
 }
 
 func (t *alertTx) Insert(ctx context.Context, a *alert.Alert) error {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tocsin-dev/tocsin/internal/apply"
 	"github.com/tocsin-dev/tocsin/internal/integration"
 	"github.com/tocsin-dev/tocsin/internal/server"
 )
@@ -135,4 +136,21 @@ func (e *Env) Integration(t testing.TB, in integration.Integration) string {
 		t.Fatalf("create integration %s: %v", in.Name, err)
 	}
 	return key
+}
+
+// Apply makes the configuration what yaml (tocsin apply's format) declares.
+func (e *Env) Apply(t testing.TB, yaml string) *apply.Result {
+	t.Helper()
+	f, err := apply.Parse([]byte(yaml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	res, err := apply.Apply(context.Background(), e.App.DB, f, apply.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
 }
