@@ -461,7 +461,7 @@ func roleResources(p Params) []field {
 }
 
 func roleOutputs(p Params) []field {
-	cmd := "tocsin integration create --type amazonsecurityhub --name " + shellWord(p.IntegrationName) +
+	cmd := "tocsin integration update " + shellWord(p.IntegrationName) +
 		" --role-arn ${" + idRole + ".Arn} --external-id ${" + paramExternalID + "} --region ${AWS::Region}"
 	return []field{
 		f("RoleArn", obj(
@@ -469,7 +469,7 @@ func roleOutputs(p Params) []field {
 			f("Value", getAtt(idRole, "Arn")),
 		)),
 		f("TocsinCommand", obj(
-			f("Description", str(fmt.Sprintf("Run on the tocsin host to write back through this role: tocsin integration create --type amazonsecurityhub --name %s --role-arn ROLE_ARN --external-id EXTERNAL_ID --region REGION (for an existing integration, set roleArn, externalId and region with tocsin apply).", shellWord(p.IntegrationName)))),
+			f("Description", str(fmt.Sprintf("Run on the tocsin host to write back through this role: tocsin integration update %s --role-arn ROLE_ARN --external-id EXTERNAL_ID --region REGION (or set roleArn, externalId and region in the integration's tocsin apply YAML).", shellWord(p.IntegrationName)))),
 			f("Value", sub(cmd)),
 		)),
 	}

@@ -229,12 +229,12 @@ func TestTemplateResources(t *testing.T) {
 			t.Errorf("outputs = %v, want %v", outs, want)
 		}
 		cmd := dig(p.doc, "Outputs", "TocsinCommand", "Value")
-		want := "{Sub:tocsin integration create --type amazonsecurityhub --name securityhub-prod --role-arn ${TocsinRole.Arn} --external-id ${ExternalId} --region ${AWS::Region}}"
+		want := "{Sub:tocsin integration update securityhub-prod --role-arn ${TocsinRole.Arn} --external-id ${ExternalId} --region ${AWS::Region}}"
 		if cmd != want {
 			t.Errorf("TocsinCommand = %v\nwant %v", cmd, want)
 		}
 		desc, _ := dig(p.doc, "Outputs", "TocsinCommand", "Description").(string)
-		for _, w := range []string{"tocsin integration create", "--role-arn", "--external-id"} {
+		for _, w := range []string{"tocsin integration update", "--role-arn", "--external-id"} {
 			if !strings.Contains(desc, w) {
 				t.Errorf("TocsinCommand description lacks %q: %s", w, desc)
 			}
@@ -650,7 +650,7 @@ func TestHeaderVersion(t *testing.T) {
 		t.Errorf("integration name with spaces is not quoted in the header:\n%s", out[:400])
 	}
 	tp := parse(t, out)
-	if got := dig(tp.doc, "Outputs", "TocsinCommand", "Value"); !strings.Contains(got.(string), "--name 'Security Hub prod' --role-arn") {
+	if got := dig(tp.doc, "Outputs", "TocsinCommand", "Value"); !strings.Contains(got.(string), "integration update 'Security Hub prod' --role-arn") {
 		t.Errorf("TocsinCommand = %v", got)
 	}
 }
