@@ -802,3 +802,16 @@ func NewID() string {
 	b[8] = b[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
+
+// AddLog writes a line to an alert's activity log without changing the alert: how a system acting on
+// the alert's behalf (the Security Hub write-back) reports what it did. ErrNotFound when the alert
+// is gone.
+func (s *Service) AddLog(ctx context.Context, alertID, logType, text string) error {
+	return s.store.InTx(ctx, func(tx Tx) error {
+		a, err := tx.Lock(ctx, Ref{Type: ByID, Value: alertID})
+		if err != nil {
+			return err
+		}
+		return tx.AddLog(ctx, &LogEntry{AlertID: a.ID, Type: logType, Text: cut(text, MaxNoteRunes), Owner: System.Name, CreatedAt: s.now()})
+	})
+}

@@ -18,8 +18,9 @@ type Sender interface {
 	Permanent(err error) bool
 }
 
-// MaxAttempts bounds retries of a temporary failure; the queue backs off between them.
-const MaxAttempts = 10
+// MaxAttempts bounds retries of a temporary failure. The queue backs off 1 s, 2 s … up to 5 minutes
+// between them, so a channel that is down for most of an hour still gets every page when it is back.
+const MaxAttempts = 20
 
 // Notify sends one notification, unless the alert was acknowledged, closed or restarted since it was
 // made (then it is cancelled). A temporary failure is returned so the queue retries it with backoff;

@@ -23,6 +23,7 @@ import (
 	"github.com/tocsin-dev/tocsin/internal/alert"
 	"github.com/tocsin-dev/tocsin/internal/escalation"
 	"github.com/tocsin-dev/tocsin/internal/notify"
+	"github.com/tocsin-dev/tocsin/internal/securityhub/writeback"
 	"github.com/tocsin-dev/tocsin/internal/store"
 )
 
@@ -47,6 +48,8 @@ type Options struct {
 	PruneEvery time.Duration
 	// Workers is how many jobs run at once.
 	Workers int
+	// WriteBackWorkers is how many Security Hub write-backs wait for their batch at once.
+	WriteBackWorkers int
 }
 
 // New applies River's migrations to db and makes a queue over it. It does not work jobs until Start.
@@ -62,6 +65,9 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, opts Options) (*Qu
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = 50
+	}
+	if opts.WriteBackWorkers <= 0 {
+		opts.WriteBackWorkers = 500
 	}
 	var driver riverdriver.Driver[*sql.Tx]
 	switch db.Dialect() {
@@ -89,6 +95,7 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, opts Options) (*Qu
 	river.AddWorker(workers, &escalateWorker{q: q})
 	river.AddWorker(workers, &stepWorker{q: q})
 	river.AddWorker(workers, &notifyWorker{q: q})
+	river.AddWorker(workers, &writebackWorker{q: q})
 
 	client, err := river.NewClient(driver, &river.Config{
 		Logger:  quiet(log),
@@ -100,7 +107,12 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, opts Options) (*Qu
 		// default (100 ms) caps a queue at ten fetches a second, far too few for a storm of steps.
 		FetchCooldown:       5 * time.Millisecond,
 		JobInsertMiddleware: []rivertype.JobInsertMiddleware{&punctual{}},
-		Queues:              map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: opts.Workers}},
+		Queues: map[string]river.QueueConfig{
+			river.QueueDefault: {MaxWorkers: opts.Workers},
+			// A write-back job mostly waits: for its batch to fill, then for the AWS rate limit. Many
+			// of them at once is what lets one call carry 100 findings.
+			writeback.QueueName: {MaxWorkers: opts.WriteBackWorkers},
+		},
 		PeriodicJobs: []*river.PeriodicJob{
 			river.NewPeriodicJob(river.PeriodicInterval(opts.PruneEvery), func() (river.JobArgs, *river.InsertOpts) {
 				return PruneRequestsArgs{}, nil
@@ -143,6 +155,9 @@ func (*punctual) InsertMany(ctx context.Context, params []*rivertype.JobInsertPa
 	return next(ctx)
 }
 
+// queuedJob is a job that runs in a queue of its own.
+type queuedJob interface{ Queue() string }
+
 // uniqueJob is a job whose identical copies the queue must refuse (escalation steps, notifications).
 type uniqueJob interface{ Unique() bool }
 
@@ -151,6 +166,9 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, job alert.Job, at time
 	opts := &river.InsertOpts{ScheduledAt: at}
 	if u, ok := job.(uniqueJob); ok && u.Unique() {
 		opts.UniqueOpts = river.UniqueOpts{ByArgs: true}
+	}
+	if qn, ok := job.(queuedJob); ok {
+		opts.Queue = qn.Queue()
 	}
 	if _, err := q.client.InsertTx(ctx, tx, job, opts); err != nil {
 		return fmt.Errorf("enqueue %s: %w", job.Kind(), err)
@@ -162,6 +180,8 @@ func (q *Queue) InsertTx(ctx context.Context, tx *sql.Tx, job alert.Job, at time
 type Handlers struct {
 	Alerts     *alert.Service
 	Escalation *escalation.Engine
+	// WriteBack writes changes back to Security Hub findings; nil drops them.
+	WriteBack *writeback.Writer
 }
 
 // Start begins working jobs.
@@ -255,6 +275,33 @@ func (w *notifyWorker) NextRetry(job *river.Job[escalation.NotifyArgs]) time.Tim
 func (w *notifyWorker) Timeout(*river.Job[escalation.NotifyArgs]) time.Duration {
 	return 30 * time.Second
 }
+
+// writebackAttempts bounds retries of a Security Hub write-back: with the backoff below, about an
+// hour of throttling or AWS trouble.
+const writebackAttempts = 12
+
+// writebackWorker writes one change back to a Security Hub finding.
+type writebackWorker struct {
+	river.WorkerDefaults[writeback.Args]
+	q *Queue
+}
+
+func (w *writebackWorker) Work(ctx context.Context, job *river.Job[writeback.Args]) error {
+	wb := w.q.handlers.Load().WriteBack
+	if wb == nil {
+		return nil
+	}
+	return wb.Write(ctx, job.Args, job.Attempt >= writebackAttempts)
+}
+
+// NextRetry backs off 2 s, 4 s … up to 10 minutes.
+func (w *writebackWorker) NextRetry(job *river.Job[writeback.Args]) time.Time {
+	d := 2 * time.Second << min(job.Attempt-1, 9)
+	return time.Now().Add(min(d, 10*time.Minute))
+}
+
+// Timeout leaves room for the batch window and a wait for the rate limit behind a burst.
+func (w *writebackWorker) Timeout(*river.Job[writeback.Args]) time.Duration { return 3 * time.Minute }
 
 // PruneRequestsArgs deletes old request statuses and intake message ids; it runs periodically.
 type PruneRequestsArgs struct{}

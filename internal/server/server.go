@@ -30,6 +30,8 @@ import (
 	"github.com/tocsin-dev/tocsin/internal/notify/email"
 	"github.com/tocsin-dev/tocsin/internal/notify/webhook"
 	"github.com/tocsin-dev/tocsin/internal/securityhub"
+	"github.com/tocsin-dev/tocsin/internal/securityhub/awsapi"
+	"github.com/tocsin-dev/tocsin/internal/securityhub/writeback"
 	"github.com/tocsin-dev/tocsin/internal/sns"
 	"github.com/tocsin-dev/tocsin/internal/store"
 )
@@ -76,6 +78,8 @@ type App struct {
 	Escalation   *escalation.Engine
 	// Links signs the one-click links in notifications.
 	Links *actionlink.Signer
+	// WriteBack writes what people do to alerts back to their Security Hub findings.
+	WriteBack *writeback.Writer
 
 	closeChannels func() error
 }
@@ -103,7 +107,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	deduped := prometheus.NewCounter(prometheus.CounterOpts{Name: "tocsin_alerts_deduped_total", Help: "Creates absorbed by an open alert with the same alias."})
 	reg.MustRegister(created, deduped, &queueCollector{q: q})
 
-	alerts := alert.NewService(db.Alerts(q), alert.Options{OnCreate: func(r alert.CreateResult) {
+	alerts := alert.NewService(db.Alerts(q), alert.Options{Outbox: writeback.Outbox, OnCreate: func(r alert.CreateResult) {
 		if r.Deduped {
 			deduped.Inc()
 		} else {
@@ -111,6 +115,11 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		}
 	}})
 	integrations := integration.NewService(db.Integrations())
+	aws, err := awsapi.NewClient(ctx, awsapi.Options{Logger: cfg.Log})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("AWS configuration: %w", err)
+	}
 	verifier, err := snsVerifier(cfg)
 	if err != nil {
 		db.Close()
@@ -131,7 +140,8 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		SecurityHub: intake.NewSecurityHub(alerts, verifier, cfg.Log, reg),
 		Access:      access.NewService(db.APIKeys()), DB: db, Links: links,
 	})
-	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg, Escalation: engine, Links: links, closeChannels: closeChannels}, nil
+	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg, Escalation: engine, Links: links, closeChannels: closeChannels,
+		WriteBack: writeback.NewWriter(alerts, integrations, aws, writeback.Options{Log: cfg.Log})}, nil
 }
 
 // LinkSecretName names the key that signs the acknowledge and close links in notifications.
@@ -256,7 +266,7 @@ func (a *App) Close() error { return errors.Join(a.closeChannels(), a.DB.Close()
 // accepting, finishes in-flight requests and running jobs (within ShutdownTimeout), and returns.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	log := a.cfg.Log
-	if err := a.Queue.Start(context.WithoutCancel(ctx), jobs.Handlers{Alerts: a.Alerts, Escalation: a.Escalation}); err != nil {
+	if err := a.Queue.Start(context.WithoutCancel(ctx), jobs.Handlers{Alerts: a.Alerts, Escalation: a.Escalation, WriteBack: a.WriteBack}); err != nil {
 		return err
 	}
 	srv := &http.Server{

@@ -1,0 +1,408 @@
+package email
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/mail"
+	"net/textproto"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	gomail "github.com/wneessen/go-mail"
+
+	"github.com/tocsin-dev/tocsin/internal/notify"
+)
+
+// Defaults.
+const (
+	DefaultTimeout     = 10 * time.Second
+	DefaultMaxConns    = 4
+	DefaultIdleTimeout = 30 * time.Second
+)
+
+// Options configures a Channel.
+type Options struct {
+	// URL is the SMTP server as ParseURL reads it, e.g. "smtp://alerts:secret@smtp.example.com:587".
+	// Set URL or Server, not both.
+	URL string
+
+	// Server is the SMTP server as a Config, for a caller that has one already (ParseURL's result,
+	// or one built from separate settings). Set URL or Server, not both.
+	Server Config
+
+	// From is the sender, an address with an optional display name: "tocsin <tocsin@example.com>".
+	// Required.
+	From string
+
+	// Timeout bounds connecting (TCP, TLS, greeting, EHLO, STARTTLS, AUTH) and, separately, the
+	// sending of one message on a connection. Default DefaultTimeout.
+	Timeout time.Duration
+
+	// MaxConns is how many connections to the server the channel opens at most, and so how many
+	// messages it sends at once; connections are kept for reuse, so a burst of pages does not
+	// pay a TLS handshake and AUTH per message. Default DefaultMaxConns.
+	MaxConns int
+
+	// IdleTimeout closes a connection that has not been used for this long, well before servers
+	// drop idle clients (RFC 5321 asks them to wait at least 5 minutes). Default
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
+
+	// TLSConfig is the base TLS configuration (RootCAs in tests, client certificates). It is
+	// cloned; ServerName defaults to the server's host and MinVersion to TLS 1.2.
+	TLSConfig *tls.Config
+
+	// Logger receives debug records about connections; never passwords or message bodies.
+	// Default slog.Default().
+	Logger *slog.Logger
+
+	// Now is the clock for the Date header and Message-ID. Default time.Now.
+	Now func() time.Time
+
+	// Rand is the source of the random part of Message-IDs. Default crypto/rand. Tests set a
+	// fixed one for reproducible output; it is read under a lock.
+	Rand io.Reader
+
+	// MessageIDDomain is the right-hand side of Message-IDs and thread ids. Default the domain of
+	// From.
+	MessageIDDomain string
+}
+
+// Channel is the email notify.Channel. It is safe for concurrent use; make one per process so that
+// connections are shared, and Close it at shutdown.
+type Channel struct {
+	cfg         Config
+	from        *mail.Address
+	idDomain    string
+	timeout     time.Duration
+	idleTimeout time.Duration
+	tlsConfig   *tls.Config
+	helo        string
+	logger      *slog.Logger
+	now         func() time.Time
+	dialer      net.Dialer
+
+	randMu sync.Mutex
+	rand   io.Reader
+
+	// sender runs the mail transaction on connections dialled by this package. It holds settings
+	// only (timeout, RSET after each message) and never dials itself.
+	sender *gomail.Client
+
+	// slots holds a token per connection in use, which bounds connections to MaxConns.
+	slots chan struct{}
+
+	mu     sync.Mutex
+	idle   []*conn // most recently used last
+	closed bool
+}
+
+var _ notify.Channel = (*Channel)(nil)
+
+// New checks opts and returns a Channel. It connects to nothing: the first Send does.
+func New(opts Options) (*Channel, error) {
+	var cfg Config
+	switch {
+	case opts.URL != "" && opts.Server != (Config{}):
+		return nil, errors.New("email: set Options.URL or Options.Server, not both")
+	case opts.URL != "":
+		var err error
+		if cfg, err = ParseURL(opts.URL); err != nil {
+			return nil, err
+		}
+	case opts.Server != (Config{}):
+		var err error
+		if cfg, err = opts.Server.normalize(); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, errors.New("email: no SMTP server: set Options.URL")
+	}
+
+	if strings.ContainsAny(opts.From, "\r\n") {
+		return nil, errors.New("email: From must be one line")
+	}
+	from, err := mail.ParseAddress(opts.From)
+	if err != nil {
+		return nil, fmt.Errorf("email: From %q is not an email address: %w", clip(opts.From, 100), err)
+	}
+	_, fromDomain, _ := strings.Cut(from.Address, "@")
+	idDomain := opts.MessageIDDomain
+	if idDomain == "" {
+		idDomain = fromDomain
+	}
+	if !validIDDomain(idDomain) {
+		return nil, fmt.Errorf("email: MessageIDDomain %q must be a host name (letters, digits, dots and hyphens)", clip(idDomain, 100))
+	}
+
+	c := &Channel{
+		cfg:         cfg,
+		from:        from,
+		idDomain:    idDomain,
+		timeout:     opts.Timeout,
+		idleTimeout: opts.IdleTimeout,
+		logger:      opts.Logger,
+		now:         opts.Now,
+		rand:        opts.Rand,
+	}
+	for _, d := range []struct {
+		v    *time.Duration
+		def  time.Duration
+		name string
+	}{{&c.timeout, DefaultTimeout, "Timeout"}, {&c.idleTimeout, DefaultIdleTimeout, "IdleTimeout"}} {
+		switch {
+		case *d.v == 0:
+			*d.v = d.def
+		case *d.v < 0:
+			return nil, fmt.Errorf("email: %s must not be negative", d.name)
+		}
+	}
+	maxConns := opts.MaxConns
+	switch {
+	case maxConns == 0:
+		maxConns = DefaultMaxConns
+	case maxConns < 0:
+		return nil, errors.New("email: MaxConns must not be negative")
+	}
+	c.slots = make(chan struct{}, maxConns)
+	if c.logger == nil {
+		c.logger = slog.Default()
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.rand == nil {
+		c.rand = rand.Reader
+	}
+
+	c.tlsConfig = &tls.Config{}
+	if opts.TLSConfig != nil {
+		c.tlsConfig = opts.TLSConfig.Clone()
+	}
+	if c.tlsConfig.ServerName == "" {
+		c.tlsConfig.ServerName = cfg.Host
+	}
+	if c.tlsConfig.MinVersion == 0 {
+		c.tlsConfig.MinVersion = tls.VersionTLS12
+	}
+
+	c.helo = "localhost"
+	if h, err := os.Hostname(); err == nil && validIDDomain(h) {
+		c.helo = h
+	}
+	c.dialer = net.Dialer{Timeout: c.timeout, KeepAlive: 30 * time.Second}
+	c.sender, err = gomail.NewClient(cfg.Host, gomail.WithTimeout(c.timeout), gomail.WithHELO(c.helo))
+	if err != nil {
+		return nil, fmt.Errorf("email: %w", err)
+	}
+	return c, nil
+}
+
+// Method returns notify.MethodEmail.
+func (c *Channel) Method() string { return notify.MethodEmail }
+
+// Server is the SMTP server the channel sends through, with defaults filled in. Its String hides the
+// password.
+func (c *Channel) Server() Config { return c.cfg }
+
+// Send emails m to m.Contact.To once, on a kept connection if one is idle. See the package comment
+// for what is permanent and what is temporary.
+func (c *Channel) Send(ctx context.Context, m notify.Message) (notify.Receipt, error) {
+	to, err := recipient(m)
+	if err != nil {
+		return notify.Receipt{}, notify.Permanent(err)
+	}
+	r, err := c.Render(m)
+	if err != nil {
+		return notify.Receipt{}, notify.Permanent(fmt.Errorf("email to %s: %w", to.Address, err))
+	}
+	msg := c.message(m, to, r)
+	dest := "email to " + to.Address + " via " + c.cfg.Addr()
+
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		return notify.Receipt{}, fmt.Errorf("%s: waiting for a free connection: %w", dest, context.Cause(ctx))
+	}
+	defer func() { <-c.slots }()
+
+	// A kept connection may have died while idle (server restart, server-side timeout). go-mail
+	// finds out with a NOOP before anything of the message is sent, so trying the next one, and
+	// finally a new one, cannot send the message twice.
+	for attempt := 0; ; attempt++ {
+		cn, reused, err := c.get(ctx)
+		if err != nil {
+			return notify.Receipt{}, classify(ctx, dest, err)
+		}
+		err = c.deliver(ctx, cn, msg)
+		if err == nil {
+			c.put(cn)
+			return receipt(msg, r), nil
+		}
+		cn.close(c.timeout)
+		if msg.IsDelivered() {
+			// The server took the message and only the RSET after it failed: a retry would page
+			// twice.
+			c.logger.Debug("email: the session reset after a sent message failed; dropping the connection", "server", c.cfg.Addr())
+			return receipt(msg, r), nil
+		}
+		if reused && stale(err) && ctx.Err() == nil && attempt <= cap(c.slots) {
+			c.logger.Debug("email: a kept connection is gone; trying another", "server", c.cfg.Addr())
+			continue
+		}
+		return notify.Receipt{}, classify(ctx, dest, err)
+	}
+}
+
+// deliver runs one mail transaction on cn. go-mail bounds it with the connection's deadline;
+// closing the connection when ctx ends is what makes cancellation reach a blocked read.
+func (c *Channel) deliver(ctx context.Context, cn *conn, msg *gomail.Msg) error {
+	stop := context.AfterFunc(ctx, func() { _ = cn.raw.Close() })
+	defer stop()
+	// The deadline of the last use may have passed, and go-mail's NOOP would fail on it.
+	if err := cn.sc.UpdateDeadline(c.timeout); err != nil {
+		return fmt.Errorf("%w: %w", errStale, err)
+	}
+	return c.sender.SendWithSMTPClient(cn.sc, msg)
+}
+
+// errStale is a kept connection that cannot be used any more.
+var errStale = errors.New("the connection is gone")
+
+// stale reports whether err says a connection failed before the transaction began.
+func stale(err error) bool {
+	var se *gomail.SendError
+	return errors.Is(err, errStale) || errors.As(err, &se) && se.Reason == gomail.ErrConnCheck
+}
+
+// Close closes the idle connections and makes the channel refuse new sends; connections in use are
+// closed when their send ends. It is safe to call more than once.
+func (c *Channel) Close() error {
+	c.mu.Lock()
+	c.closed = true
+	idle := c.idle
+	c.idle = nil
+	c.mu.Unlock()
+	for _, cn := range idle {
+		cn.timer.Stop()
+		cn.close(c.timeout)
+	}
+	return nil
+}
+
+// recipient checks that the contact is one email address.
+func recipient(m notify.Message) (*mail.Address, error) {
+	raw := m.Contact.To
+	if strings.TrimSpace(raw) == "" {
+		return nil, errors.New("email: the contact has no address")
+	}
+	if strings.ContainsAny(raw, "\r\n") {
+		return nil, errors.New("email: the contact address must be one line")
+	}
+	a, err := mail.ParseAddress(raw)
+	if err != nil {
+		return nil, fmt.Errorf("email: the contact %q is not an email address", clip(raw, 100))
+	}
+	local, domain, ok := strings.Cut(a.Address, "@")
+	if !ok || local == "" || domain == "" || strings.HasPrefix(domain, "[") {
+		return nil, fmt.Errorf("email: the contact %q is not an email address", clip(raw, 100))
+	}
+	if a.Name == "" {
+		a.Name = oneLine(m.Recipient.FullName)
+	}
+	return a, nil
+}
+
+// message builds the MIME message: From, To, the thread headers, text and HTML alternatives.
+func (c *Channel) message(m notify.Message, to *mail.Address, r Rendered) *gomail.Msg {
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+	msg.SetAddrHeaderFromMailAddress(gomail.HeaderFrom, c.from)
+	msg.SetAddrHeaderFromMailAddress(gomail.HeaderTo, to)
+	msg.Subject(r.Subject)
+	msg.SetDateWithValue(r.Date)
+	msg.SetMessageIDWithValue(strings.TrimSuffix(strings.TrimPrefix(r.MessageID, "<"), ">"))
+	if r.InReplyTo != "" {
+		msg.SetGenHeaderPreformatted(gomail.HeaderInReplyTo, r.InReplyTo)
+		msg.SetGenHeaderPreformatted(gomail.HeaderReferences, r.References)
+	}
+	// Auto-Submitted (RFC 3834) and X-Auto-Response-Suppress keep vacation responders from
+	// answering pages.
+	msg.SetGenHeader("Auto-Submitted", "auto-generated")
+	msg.SetGenHeader(gomail.HeaderXAutoResponseSuppress, "All")
+	msg.SetUserAgent("tocsin")
+	if id := headerValue(m.Alert.ID); id != "" {
+		msg.SetGenHeader("X-Tocsin-Alert-Id", id)
+	}
+	if p := headerValue(m.Alert.Priority); p != "" {
+		msg.SetGenHeader("X-Tocsin-Priority", p)
+	}
+	msg.SetBodyString(gomail.TypeTextPlain, r.Text)
+	msg.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
+	return msg
+}
+
+var queuedAs = regexp.MustCompile(`(?i)\bqueued as ([A-Za-z0-9._@<>-]{1,100})`)
+
+// receipt names the message by the server's queue id when the final reply to DATA carries one
+// ("250 2.0.0 Ok: queued as 4Q1x2Y3z"), else by the Message-ID, which the server logs as well.
+func receipt(msg *gomail.Msg, r Rendered) notify.Receipt {
+	reply := oneLine(msg.ServerResponse())
+	rec := notify.Receipt{ProviderID: r.MessageID, Detail: clip("250 "+reply, 200)}
+	if reply == "" {
+		rec.Detail = "250 OK"
+	}
+	if sub := queuedAs.FindStringSubmatch(reply); sub != nil {
+		rec.ProviderID = strings.Trim(sub[1], "<>.")
+	}
+	return rec
+}
+
+// classify marks an error as Permanent when the server answered with a 5xx reply: a refused
+// recipient, sender or message, or refused credentials, none of which a retry within an escalation
+// changes. Everything else is temporary: 4xx replies, refused and dropped connections, timeouts, TLS
+// failures and a missing STARTTLS (operators fix those on the server side, and the next attempt then
+// succeeds).
+func classify(ctx context.Context, dest string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s: %w (%w)", dest, context.Cause(ctx), err)
+	}
+	if code := replyCode(err); code >= 500 && code <= 599 {
+		return notify.Permanent(fmt.Errorf("%s: %w", dest, err))
+	}
+	return fmt.Errorf("%s: %w", dest, err)
+}
+
+// replyCode is the SMTP reply code an error carries, or 0.
+func replyCode(err error) int {
+	var se *gomail.SendError
+	if errors.As(err, &se) {
+		// SendError keeps the reply in an unexported list without Unwrap.
+		return se.ErrorCode()
+	}
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	return 0
+}
+
+func validIDDomain(s string) bool {
+	if s == "" || len(s) > 253 || strings.HasPrefix(s, ".") || strings.HasSuffix(s, ".") {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '.') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,210 @@
+package email
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+)
+
+func TestServerRepliesAreClassified(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		rcpt, data *smtp.SMTPError
+		want       string
+		says       string
+	}{
+		{"550 to RCPT (no such mailbox) is permanent",
+			&smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user"}, nil, "permanent", "550"},
+		{"553 to RCPT (mailbox name not allowed) is permanent",
+			&smtp.SMTPError{Code: 553, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Bad address"}, nil, "permanent", "553"},
+		{"554 to DATA (rejected as spam) is permanent",
+			nil, &smtp.SMTPError{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Message rejected"}, "permanent", "554"},
+		{"450 to RCPT (mailbox busy, greylisting) is temporary",
+			&smtp.SMTPError{Code: 450, EnhancedCode: smtp.EnhancedCode{4, 2, 0}, Message: "Try again later"}, nil, "temporary", "450"},
+		{"452 to DATA (out of storage) is temporary",
+			nil, &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 3, 1}, Message: "Insufficient storage"}, "temporary", "452"},
+		{"451 to DATA (local error) is temporary",
+			nil, &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Local error"}, "temporary", "451"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newTestServer(t, serverOptions{RcptReply: tc.rcpt, DataReply: tc.data})
+			c := newChannel(t, srv, srv.url("", ""), Options{})
+			_, err := send(t, c, opsgenieMessage("dave@example.com"))
+			if got := outcome(err); got != tc.want {
+				t.Fatalf("Send = %v (%s), want %s", err, got, tc.want)
+			}
+			if !strings.Contains(err.Error(), tc.says) || !strings.Contains(err.Error(), "dave@example.com") {
+				t.Errorf("error %q should quote the reply and name the recipient", err)
+			}
+			// The connection is dropped after an error; the next Send works on a new one.
+			srv.setReplies(nil, nil)
+			if _, err := send(t, c, opsgenieMessage("dave@example.com")); err != nil {
+				t.Fatalf("the next Send = %v", err)
+			}
+			if got := srv.connections(); got != 2 {
+				t.Errorf("the server saw %d connections, want 2", got)
+			}
+		})
+	}
+}
+
+func TestAServerThatIsDownIsATemporaryErrorAndNoPageIsLostWhenItComesBack(t *testing.T) {
+	srv := newTestServer(t, serverOptions{StartTLS: true})
+	c := newChannel(t, srv, srv.url("", ""), Options{})
+	if _, err := send(t, c, opsgenieMessage("dave@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	srv.stop()
+	page := securityHubMessage("carol@example.com")
+	_, err := send(t, c, page)
+	if outcome(err) != "temporary" {
+		t.Fatalf("Send while the server is down = %v, want a temporary error", err)
+	}
+	if !strings.Contains(err.Error(), srv.addr) {
+		t.Errorf("error %q does not name the server", err)
+	}
+	srv.start()
+	// The caller retries a temporary error; the retry goes through.
+	if _, err := send(t, c, page); err != nil {
+		t.Fatalf("Send after the server came back = %v", err)
+	}
+	msgs := srv.messages()
+	if len(msgs) != 2 || msgs[1].To[0] != "carol@example.com" {
+		t.Fatalf("the server has %d messages, want the first page and the retried one", len(msgs))
+	}
+}
+
+// hangingServer accepts connections and never says anything.
+func hangingServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); _ = ln.Close() })
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { <-done; _ = conn.Close() }()
+		}
+	}()
+	return ln.Addr().String()
+}
+
+func TestAServerThatDoesNotAnswerTimesOutAsATemporaryError(t *testing.T) {
+	addr := hangingServer(t)
+	c := newChannel(t, nil, "smtp://"+addr, Options{Timeout: 200 * time.Millisecond})
+	start := time.Now()
+	_, err := send(t, c, opsgenieMessage("dave@example.com"))
+	if outcome(err) != "temporary" {
+		t.Fatalf("Send = %v, want a temporary error", err)
+	}
+	if d := time.Since(start); d > 8*time.Second {
+		t.Errorf("Send took %s with a Timeout of 200ms", d)
+	}
+}
+
+func TestCancellingTheContextEndsASendThatIsWaitingForTheServer(t *testing.T) {
+	addr := hangingServer(t)
+	c := newChannel(t, nil, "smtp://"+addr, Options{Timeout: time.Minute})
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, err := c.Send(ctx, opsgenieMessage("dave@example.com"))
+	if outcome(err) != "temporary" || !strings.Contains(err.Error(), context.Canceled.Error()) {
+		t.Fatalf("Send = %v, want a temporary error saying the context was cancelled", err)
+	}
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("Send took %s after the context was cancelled", d)
+	}
+}
+
+// scriptedServer speaks just enough SMTP to accept one message and then fail the RSET after it,
+// which go-smtp's server cannot be made to do.
+func scriptedServer(t *testing.T) (addr string, accepted func() int) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ln.Close() })
+	var mu sync.Mutex
+	n := 0
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer conn.Close()
+				_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+				r := bufio.NewReader(conn)
+				say := func(s string) { _, _ = conn.Write([]byte(s + "\r\n")) }
+				say("220 scripted ESMTP")
+				for {
+					line, err := r.ReadString('\n')
+					if err != nil {
+						return
+					}
+					switch cmd := strings.ToUpper(strings.Fields(line + " x")[0]); cmd {
+					case "EHLO":
+						say("250-scripted\r\n250 8BITMIME")
+					case "DATA":
+						say("354 go ahead")
+						for {
+							l, err := r.ReadString('\n')
+							if err != nil {
+								return
+							}
+							if l == ".\r\n" {
+								break
+							}
+						}
+						mu.Lock()
+						n++
+						mu.Unlock()
+						say("250 2.0.0 Ok: queued as SCRIPTED1")
+					case "RSET":
+						say("421 4.3.0 going away")
+						return
+					case "QUIT":
+						say("221 bye")
+						return
+					default:
+						say("250 ok")
+					}
+				}
+			}()
+		}
+	}()
+	return ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return n }
+}
+
+func TestAMessageTheServerAcceptedIsNotSentAgainWhenTheResetAfterItFails(t *testing.T) {
+	addr, accepted := scriptedServer(t)
+	c := newChannel(t, nil, "smtp://"+addr, Options{})
+	rec, err := send(t, c, opsgenieMessage("dave@example.com"))
+	if err != nil {
+		t.Fatalf("Send = %v, want sent: the server queued the message", err)
+	}
+	if rec.ProviderID != "SCRIPTED1" || accepted() != 1 {
+		t.Errorf("receipt %+v, %d accepted", rec, accepted())
+	}
+	c.mu.Lock()
+	idle := len(c.idle)
+	c.mu.Unlock()
+	if idle != 0 {
+		t.Errorf("the connection whose RSET failed was kept")
+	}
+}
