@@ -4,6 +4,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -43,8 +45,12 @@ Commands:
   notify test --user U          send a test notification to every contact of a user
   notify rotate-link-secret     replace the key that signs acknowledge and close links
   webhook secret                print the key that signs webhook pages (unless --webhook-secret is set)
+  aws template --integration N [--org] [--key KEY]
+                                print CloudFormation for the AWS side of a Security Hub integration
+  aws check --integration N     check that tocsin can assume the integration's role and read findings
   integration create            make an integration and print its API key
   integration list              list integrations
+  integration update NAME       change an integration's team, filter or write-back settings
   integration enable NAME       enable an integration
   integration disable NAME      disable an integration (its key gets 403)
   integration delete NAME       delete an integration
@@ -82,6 +88,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return oncallCmd(ctx, args[1:], stdout, stderr)
 	case "notify":
 		return notifyCmd(ctx, args[1:], stdout, stderr)
+	case "aws":
+		return awsCmd(ctx, args[1:], stdout, stderr)
 	case "webhook":
 		return webhookCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -303,6 +311,11 @@ func integrationCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		return errors.New("integration needs a subcommand: create, list, enable, disable or delete")
 	}
 	sub, args := args[0], args[1:]
+	// The name may come first (integration update prod --role-arn …); flag parsing stops at it.
+	var named string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		named, args = args[0], args[1:]
+	}
 	fs, c := newFlags("integration "+sub, stderr)
 	var (
 		typ, name, team, roleARN, region, externalID, baseURL string
@@ -312,19 +325,26 @@ func integrationCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 	if sub == "create" {
 		fs.StringVar(&typ, "type", "api", "integration type: api, amazonsecurityhub or webhook")
 		fs.StringVar(&name, "name", "", "a unique name for the integration (required)")
+		fs.StringVar(&baseURL, "base-url", "http://127.0.0.1:8080", "public URL of the tocsin server, to print the endpoint URL")
+	}
+	if sub == "create" || sub == "update" {
 		fs.StringVar(&team, "team", "", "the team its alerts route to")
 		fs.StringVar(&roleARN, "role-arn", "", "amazonsecurityhub: IAM role tocsin assumes to write updates back to Security Hub")
-		fs.StringVar(&region, "region", "", "amazonsecurityhub: the Security Hub region to write back to")
-		fs.StringVar(&externalID, "external-id", "", "amazonsecurityhub: ExternalId for AssumeRole")
+		fs.StringVar(&region, "region", "", "amazonsecurityhub: the Security Hub region for STS and for findings that name none (each finding's own region is used otherwise)")
+		fs.StringVar(&externalID, "external-id", "", "amazonsecurityhub: ExternalId for AssumeRole (create makes one when not given)")
 		fs.Var(&sendUpdates, "send-updates", "amazonsecurityhub: write alert actions back to Security Hub (default true when --role-arn is set)")
 		fs.StringVar(&minSeverity, "min-severity", "", "amazonsecurityhub: findings below this severity label (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL) are accepted but make no alert")
 		fs.StringVar(&products, "products", "", "amazonsecurityhub: comma-separated product names (e.g. GuardDuty,Inspector); only their findings make alerts")
 		fs.StringVar(&accounts, "accounts", "", "amazonsecurityhub: comma-separated AWS account ids; only their findings make alerts")
 		fs.StringVar(&recordStates, "record-states", "", "amazonsecurityhub: comma-separated record states that make alerts (default ACTIVE)")
-		fs.StringVar(&baseURL, "base-url", "http://127.0.0.1:8080", "public URL of the tocsin server, to print the endpoint URL")
 	}
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if named != "" {
+		if err := fs.Parse(append([]string{named}, fs.Args()...)); err != nil {
+			return err
+		}
 	}
 	db, err := store.Open(ctx, c.database)
 	if err != nil {
@@ -348,6 +368,13 @@ func integrationCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 			return fmt.Errorf("integration type %s is not available yet in this version; use --type api or amazonsecurityhub", t)
 		}
 		settings := integration.Settings{RoleARN: roleARN, Region: region, ExternalID: externalID, SendUpdates: roleARN != ""}
+		if t == integration.TypeSecurityHub && externalID == "" {
+			// The role's trust policy names it (tocsin aws template), so make one now, as
+			// Opsgenie's integration page does.
+			if settings.ExternalID, err = newExternalID(); err != nil {
+				return err
+			}
+		}
 		if sendUpdates.set {
 			settings.SendUpdates = sendUpdates.value
 		}
@@ -364,7 +391,8 @@ func integrationCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 		fmt.Fprintf(stderr, "Created %s integration %q (id %s).\n", in.Type, in.Name, in.ID)
 		fmt.Fprintf(stderr, "Endpoint: %s\n", endpoint(baseURL, in.Type))
 		if in.Type == integration.TypeSecurityHub {
-			fmt.Fprintln(stderr, "Subscribe that URL (with the key below in place of KEY) to your SNS topic with protocol HTTPS and raw message delivery off.")
+			fmt.Fprintf(stderr, "ExternalId for the write-back role: %s\n", in.Settings.ExternalID)
+			fmt.Fprintf(stderr, "Next: tocsin aws template --integration %q --key KEY > tocsin-securityhub.yaml, and deploy it with CloudFormation.\n", in.Name)
 		}
 		fmt.Fprintln(stderr, "API key (shown only now; store it safely):")
 		fmt.Fprintln(stdout, key)
@@ -380,6 +408,37 @@ func integrationCmd(ctx context.Context, args []string, stdout, stderr io.Writer
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\n", in.Name, in.Type, in.Team, in.Enabled, in.CreatedAt.Format(time.RFC3339))
 		}
 		return tw.Flush()
+	case "update":
+		if fs.NArg() != 1 {
+			return errors.New("integration update needs one integration name, then flags: integration update NAME --role-arn ARN …")
+		}
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		in, err := svc.Update(ctx, fs.Arg(0), func(in *integration.Integration) error {
+			st := &in.Settings
+			for name, set := range map[string]func(){
+				"team": func() { in.Team = team }, "role-arn": func() { st.RoleARN = roleARN }, "region": func() { st.Region = region },
+				"external-id": func() { st.ExternalID = externalID }, "min-severity": func() { st.Filter.MinSeverity = strings.ToUpper(minSeverity) },
+				"products": func() { st.Filter.ProductNames = splitList(products) }, "accounts": func() { st.Filter.AccountIDs = splitList(accounts) },
+				"record-states": func() { st.Filter.RecordStates = splitList(recordStates) },
+			} {
+				if given[name] {
+					set()
+				}
+			}
+			if sendUpdates.set {
+				st.SendUpdates = sendUpdates.value
+			} else if given["role-arn"] {
+				st.SendUpdates = roleARN != "" // as on create: a role means write back
+			}
+			return securityhub.Filter(st.Filter).Validate()
+		})
+		if err != nil {
+			return fmt.Errorf("update %q: %w", fs.Arg(0), err)
+		}
+		fmt.Fprintf(stderr, "Integration %q updated; send updates: %t, role: %s, region: %s. Running servers pick it up at once.\n",
+			in.Name, in.Settings.SendUpdates, orNone(in.Settings.RoleARN), orNone(in.Settings.Region))
+		return nil
 	case "enable", "disable":
 		if fs.NArg() != 1 {
 			return fmt.Errorf("integration %s needs one integration name", sub)
@@ -589,6 +648,21 @@ func endpoint(baseURL string, t integration.Type) string {
 		return base + "/v1/json/webhook?apiKey=KEY"
 	}
 	return base + "/v2/alerts (header Authorization: GenieKey KEY)"
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+func newExternalID() (string, error) {
+	var b [12]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("make an external id: %w", err)
+	}
+	return "tocsin-" + hex.EncodeToString(b[:]), nil
 }
 
 func splitList(s string) []string {

@@ -134,13 +134,57 @@ func New(in Integration, now time.Time) (*Integration, string, error) {
 	return &in, key, nil
 }
 
-// Check validates the name and type.
+// Check validates the name, the type and the write-back settings.
 func (in Integration) Check() error {
 	if !validName.MatchString(in.Name) {
 		return fmt.Errorf("integration name %q: use 1-100 letters, digits, spaces or . _ @ -", in.Name)
 	}
-	_, err := ParseType(string(in.Type))
-	return err
+	if _, err := ParseType(string(in.Type)); err != nil {
+		return err
+	}
+	return in.Settings.checkWriteBack()
+}
+
+var (
+	validRoleARN    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$`)
+	validRegion     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d{1,2}$`)
+	validExternalID = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+)
+
+// checkWriteBack refuses write-back settings AWS would refuse later, when nobody is watching.
+func (st Settings) checkWriteBack() error {
+	switch {
+	case st.RoleARN != "" && !validRoleARN.MatchString(st.RoleARN):
+		return fmt.Errorf("role ARN %q: want arn:aws:iam::ACCOUNT:role/NAME", st.RoleARN)
+	case st.Region != "" && !validRegion.MatchString(st.Region):
+		return fmt.Errorf("region %q: want a region name such as eu-central-1", st.Region)
+	case st.ExternalID != "" && (len(st.ExternalID) < 2 || len(st.ExternalID) > 1224 || !validExternalID.MatchString(st.ExternalID)):
+		return fmt.Errorf("external id: use 2-1224 letters, digits or + = , . @ : / - _")
+	case st.SendUpdates && st.RoleARN == "":
+		return errors.New("send updates needs a role ARN to write back with")
+	}
+	return nil
+}
+
+// Update lets change edit the named integration (not its id, key or creation time), checks the
+// result and stores it; an error from change stores nothing.
+func (s *Service) Update(ctx context.Context, name string, change func(*Integration) error) (*Integration, error) {
+	in, err := s.store.IntegrationByName(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	id, hash, created := in.ID, in.KeyHash, in.CreatedAt
+	if err := change(in); err != nil {
+		return nil, err
+	}
+	in.ID, in.KeyHash, in.CreatedAt, in.UpdatedAt = id, hash, created, s.now().UTC()
+	if err := in.Check(); err != nil {
+		return nil, err
+	}
+	if err := s.store.UpdateIntegration(ctx, in); err != nil {
+		return nil, fmt.Errorf("update integration %q: %w", name, err)
+	}
+	return in, nil
 }
 
 // Authenticate returns the enabled integration that owns key.
@@ -178,16 +222,7 @@ func (s *Service) Get(ctx context.Context, name string) (*Integration, error) {
 
 // SetEnabled enables or disables the named integration; a disabled integration's key is refused.
 func (s *Service) SetEnabled(ctx context.Context, name string, enabled bool) (*Integration, error) {
-	in, err := s.store.IntegrationByName(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	in.Enabled = enabled
-	in.UpdatedAt = s.now().UTC()
-	if err := s.store.UpdateIntegration(ctx, in); err != nil {
-		return nil, fmt.Errorf("update integration %q: %w", name, err)
-	}
-	return in, nil
+	return s.Update(ctx, name, func(in *Integration) error { in.Enabled = enabled; return nil })
 }
 
 // Delete removes the named integration. Alerts it created stay.

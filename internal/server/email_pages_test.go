@@ -235,3 +235,47 @@ func get(t *testing.T, u string) string {
 	}
 	return string(b)
 }
+
+func TestPagesWaitOutAMailServerThatIsDownOrRefusingAndAllArriveWhenItIsBack(t *testing.T) {
+	sink, err := mailsink.Start(mailsink.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sink.Close()
+	env := servertest.StartWith(t, server.Config{Database: storetest.SQLite(t), SMTPURL: sink.URL(), SMTPFrom: "tocsin@example.com"})
+	env.Apply(t, emailTeam)
+	create := func(alias string) {
+		if _, err := env.App.Alerts.Create(context.Background(), alert.Origin{Actor: alert.System},
+			alert.CreateRequest{Message: "disk full " + alias, Alias: alias, Priority: alert.P1, Responders: []alert.Responder{{Type: "team", Name: "secops"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sink.Refuse(true)
+	create("refused-1")
+	create("refused-2")
+	if err := sink.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	create("down-1")
+	time.Sleep(3 * time.Second) // several failed attempts each
+	if n := len(sink.Messages()); n != 0 {
+		t.Fatalf("%d messages while the server refused or was down", n)
+	}
+	sink.Refuse(false)
+	if err := sink.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := sink.Wait(3, 20*time.Second, mailsink.To("alice@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	subjects := map[string]int{}
+	for _, m := range got {
+		subjects[m.Header.Get("Subject")]++
+	}
+	for s, n := range subjects {
+		if n != 1 {
+			t.Errorf("%q arrived %d times", s, n)
+		}
+	}
+}
