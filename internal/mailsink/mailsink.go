@@ -30,12 +30,12 @@ type Message struct {
 type Sink struct {
 	addr string
 
-	mu       sync.Mutex
-	srv      *smtp.Server
-	msgs     []Message
-	notify   chan struct{}
-	refuse   atomic.Bool
-	sessions atomic.Int64
+	mu        sync.Mutex
+	srv       *smtp.Server
+	msgs      []Message
+	notify    chan struct{}
+	refuse    atomic.Bool
+	sessions  atomic.Int64
 	onMessage func(Message)
 }
 
