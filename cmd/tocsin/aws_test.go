@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/tocsin-dev/tocsin/internal/securityhub/awsapi/awstest"
+	"github.com/tocsin-dev/tocsin/internal/signin"
+	"github.com/tocsin-dev/tocsin/internal/store"
 )
 
 // tocsin runs one command and returns stdout, stderr and the error.
@@ -90,5 +92,28 @@ func TestAWSCheckSaysWhatWorksAndWhatDoesNot(t *testing.T) {
 	out, _, err = tocsin(t, "aws", "check", "--integration", "prod", "--database", db)
 	if err == nil || !strings.Contains(out, "FAIL") || !strings.Contains(out, "ExternalId") {
 		t.Errorf("check with a wrong ExternalId: %v\n%s", err, out)
+	}
+}
+
+func TestSetPasswordMakesTheFirstAdminWhoCanThenSignIn(t *testing.T) {
+	db := "sqlite://" + filepath.Join(t.TempDir(), "t.db")
+	t.Setenv("TOCSIN_PASSWORD", "correct horse battery")
+	if _, errOut, err := tocsin(t, "user", "set-password", "admin@example.com", "--database", db); err != nil || !strings.Contains(errOut, "role admin") {
+		t.Fatalf("set-password: %v %q", err, errOut)
+	}
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, _, err := signin.NewService(st.SignIn(), signin.Options{}).Login(context.Background(), "admin@example.com", "correct horse battery", "test"); err != nil {
+		t.Errorf("the new admin cannot sign in: %v", err)
+	}
+	if u, err := st.OnCall().User(context.Background(), "admin@example.com"); err != nil || u.Role != "admin" {
+		t.Errorf("user = %+v, %v; want role admin", u, err)
+	}
+	t.Setenv("TOCSIN_PASSWORD", "short")
+	if _, _, err := tocsin(t, "user", "set-password", "admin@example.com", "--database", db); err == nil {
+		t.Error("a short password was accepted")
 	}
 }

@@ -42,6 +42,8 @@ Commands:
                                 make a key for the /api and print it
   oncall [--schedule S] [--at TIME]
                                 print who is on call
+  user set-password USER [--role admin]
+                                set the web UI password of a user (read from stdin), making the user
   notify test --user U          send a test notification to every contact of a user
   notify rotate-link-secret     replace the key that signs acknowledge and close links
   webhook secret                print the key that signs webhook pages (unless --webhook-secret is set)
@@ -90,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return notifyCmd(ctx, args[1:], stdout, stderr)
 	case "aws":
 		return awsCmd(ctx, args[1:], stdout, stderr)
+	case "user":
+		return userCmd(ctx, args[1:], os.Stdin, stderr)
 	case "webhook":
 		return webhookCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
