@@ -46,6 +46,8 @@ type Config struct {
 	Log    *slog.Logger
 	// Registry collects the HTTP metrics and is served on /metrics (with whatever else is registered).
 	Registry *prometheus.Registry
+	// UI, when set, serves every path the API does not (the web UI).
+	UI http.Handler
 	// Links verifies the one-click links in notifications (BASE/a/{token}); nil serves none.
 	Links *actionlink.Signer
 	// MaxBodyBytes caps request bodies; 0 means 1 MiB.
@@ -119,6 +121,9 @@ func (s *Server) routes() {
 	v2("PUT /v2/alerts/{identifier}/description", s.updateDescription)
 	m.Handle("POST /v1/json/{type}", s.keyed(integration.TypeSecurityHub, s.receive))
 	s.nativeRoutes()
+	if s.cfg.UI != nil {
+		m.Handle("/", s.cfg.UI)
+	}
 	if s.cfg.Links != nil {
 		m.HandleFunc("GET /a/{token}", s.actionLink)
 		m.HandleFunc("POST /a/{token}", s.actionLink)

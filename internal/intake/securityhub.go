@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -40,6 +41,50 @@ type SecurityHub struct {
 	sns     *sns.Verifier
 	log     *slog.Logger
 	metrics *metrics
+	stats   sync.Map // integration id → *Stats
+}
+
+// Stats counts what one integration's endpoint received since this process started, for the UI.
+type Stats struct {
+	mu                         sync.Mutex
+	received, filtered, failed int64
+	lastError                  string
+	lastErrorAt                time.Time
+}
+
+// StatsSnapshot is a copy of Stats.
+type StatsSnapshot struct {
+	Received, Filtered, Failed int64
+	LastError                  string
+	LastErrorAt                time.Time
+}
+
+// Stats returns the counts of the integration with id.
+func (h *SecurityHub) Stats(id string) StatsSnapshot {
+	v, ok := h.stats.Load(id)
+	if !ok {
+		return StatsSnapshot{}
+	}
+	st := v.(*Stats)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return StatsSnapshot{Received: st.received, Filtered: st.filtered, Failed: st.failed, LastError: st.lastError, LastErrorAt: st.lastErrorAt}
+}
+
+func (h *SecurityHub) count(id string, r Receipt, err error) {
+	v, _ := h.stats.LoadOrStore(id, &Stats{})
+	st := v.(*Stats)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if err != nil {
+		st.failed++
+		st.lastError, st.lastErrorAt = err.Error(), time.Now()
+		return
+	}
+	if !r.Duplicate {
+		st.received += int64(r.Findings)
+		st.filtered += int64(r.Filtered)
+	}
 }
 
 // NewSecurityHub returns the intake. verifier decides which SNS certificate and subscription URLs are
@@ -85,7 +130,12 @@ func refuse(status int, err error, format string, args ...any) error {
 
 // Receive handles one POST to the Security Hub endpoint, already authenticated as integration in.
 // An error is an *Error (refused: 4xx, or 5xx/503 so that SNS delivers again) or a database error.
-func (h *SecurityHub) Receive(ctx context.Context, in *integration.Integration, header http.Header, body []byte) (Receipt, error) {
+func (h *SecurityHub) Receive(ctx context.Context, in *integration.Integration, header http.Header, body []byte) (r Receipt, err error) {
+	defer func() { h.count(in.ID, r, err) }()
+	return h.receive(ctx, in, header, body)
+}
+
+func (h *SecurityHub) receive(ctx context.Context, in *integration.Integration, header http.Header, body []byte) (Receipt, error) {
 	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	msg, err := sns.Parse(body)

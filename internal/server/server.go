@@ -32,8 +32,10 @@ import (
 	"github.com/tocsin-dev/tocsin/internal/securityhub"
 	"github.com/tocsin-dev/tocsin/internal/securityhub/awsapi"
 	"github.com/tocsin-dev/tocsin/internal/securityhub/writeback"
+	"github.com/tocsin-dev/tocsin/internal/signin"
 	"github.com/tocsin-dev/tocsin/internal/sns"
 	"github.com/tocsin-dev/tocsin/internal/store"
+	"github.com/tocsin-dev/tocsin/internal/web"
 )
 
 // Config is what `tocsin serve` is started with.
@@ -80,6 +82,9 @@ type App struct {
 	Links *actionlink.Signer
 	// WriteBack writes what people do to alerts back to their Security Hub findings.
 	WriteBack *writeback.Writer
+	// SignIn checks the web UI's passwords and sessions.
+	SignIn *signin.Service
+	ui     *web.Server
 
 	closeChannels func() error
 }
@@ -130,17 +135,32 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		db.Close()
 		return nil, err
 	}
-	engine, closeChannels, err := escalationEngine(ctx, cfg, db, q, links)
+	engine, channels, closeChannels, err := escalationEngine(ctx, cfg, db, q, links)
 	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	shIntake := intake.NewSecurityHub(alerts, verifier, cfg.Log, reg)
+	signIn := signin.NewService(db.SignIn(), signin.Options{})
+	ui, err := web.New(web.Config{
+		Alerts: alerts, Integrations: integrations, SignIn: signIn, DB: db, BaseURL: cfg.BaseURL, Log: cfg.Log,
+		TestNotification: testNotification(db, channels),
+		IntakeStats: func(id string) web.IntakeStats {
+			st := shIntake.Stats(id)
+			return web.IntakeStats{Received: st.Received, Filtered: st.Filtered, Failed: st.Failed, LastError: st.LastError, LastErrorAt: st.LastErrorAt}
+		},
+	})
+	if err != nil {
+		closeChannels()
 		db.Close()
 		return nil, err
 	}
 	api := httpapi.New(httpapi.Config{
 		Alerts: alerts, Integrations: integrations, Ready: db, Log: cfg.Log, Registry: reg, MaxBodyBytes: cfg.MaxBodyBytes,
-		SecurityHub: intake.NewSecurityHub(alerts, verifier, cfg.Log, reg),
-		Access:      access.NewService(db.APIKeys()), DB: db, Links: links,
+		SecurityHub: shIntake,
+		Access:      access.NewService(db.APIKeys()), DB: db, Links: links, UI: ui.Handler(),
 	})
-	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg, Escalation: engine, Links: links, closeChannels: closeChannels,
+	return &App{cfg: cfg, DB: db, Queue: q, Alerts: alerts, Integrations: integrations, HTTP: api, Registry: reg, Escalation: engine, Links: links, closeChannels: closeChannels, SignIn: signIn, ui: ui,
 		WriteBack: writeback.NewWriter(alerts, integrations, aws, writeback.Options{Log: cfg.Log})}, nil
 }
 
@@ -228,10 +248,10 @@ func Channels(ctx context.Context, cfg Config, db *store.DB) (r *notify.Registry
 }
 
 // escalationEngine builds the engine over the configured channels.
-func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Queue, links *actionlink.Signer) (*escalation.Engine, func() error, error) {
+func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Queue, links *actionlink.Signer) (*escalation.Engine, *notify.Registry, func() error, error) {
 	channels, closeChannels, err := Channels(ctx, cfg, db)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	oc := db.OnCall()
 	sender := &notify.Sender{Channels: channels, People: func(ctx context.Context, username string) string {
@@ -240,7 +260,23 @@ func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Que
 		}
 		return ""
 	}, Links: pageLinks(cfg.BaseURL, links, cfg.Log), History: db.Escalations(nil)}
-	return escalation.NewEngine(db.Escalations(q), escalation.NewDirectory(oc), sender, cfg.Log), closeChannels, nil
+	return escalation.NewEngine(db.Escalations(q), escalation.NewDirectory(oc), sender, cfg.Log), channels, closeChannels, nil
+}
+
+// testNotification sends a test page to every contact of a user (the web UI's profile button).
+func testNotification(db *store.DB, channels *notify.Registry) func(ctx context.Context, username string) ([]notify.TestResult, error) {
+	return func(ctx context.Context, username string) ([]notify.TestResult, error) {
+		u, err := db.OnCall().User(ctx, username)
+		if err != nil {
+			return nil, err
+		}
+		full := u.WithDefaults()
+		contacts := make([]notify.Contact, len(full.Contacts))
+		for i, c := range full.Contacts {
+			contacts[i] = notify.Contact{Method: string(c.Method), To: c.To}
+		}
+		return notify.SendTest(ctx, channels, notify.Person{Username: u.Username, FullName: u.FullName}, contacts, 30*time.Second), nil
+	}
 }
 
 func snsVerifier(cfg Config) (*sns.Verifier, error) {
@@ -260,7 +296,10 @@ func snsVerifier(cfg Config) (*sns.Verifier, error) {
 }
 
 // Close releases the channels' connections and the database.
-func (a *App) Close() error { return errors.Join(a.closeChannels(), a.DB.Close()) }
+func (a *App) Close() error {
+	a.ui.Close()
+	return errors.Join(a.closeChannels(), a.DB.Close())
+}
 
 // Serve works jobs and answers HTTP on ln until ctx ends, then shuts down gracefully: it stops
 // accepting, finishes in-flight requests and running jobs (within ShutdownTimeout), and returns.
@@ -280,6 +319,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("tocsin is serving", "addr", ln.Addr().String(), "database", a.DB.Dialect(), "baseURL", a.cfg.BaseURL)
+	if has, err := a.SignIn.HasPasswords(ctx); err == nil && !has {
+		log.Info("nobody can sign in to the web UI yet; create the first admin with: tocsin user set-password admin@example.com --role admin")
+	}
+	go a.pruneSessions(ctx)
 
 	var serveErr error
 	select {
@@ -298,6 +341,22 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		err = errors.Join(serveErr, err)
 	}
 	return err
+}
+
+// pruneSessions deletes expired web sessions every hour until ctx ends.
+func (a *App) pruneSessions(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := a.SignIn.Prune(ctx); err != nil {
+				a.cfg.Log.Warn("prune web sessions", "err", err)
+			}
+		}
+	}
 }
 
 // queueCollector reports the job queue's depth by state when /metrics is scraped.
