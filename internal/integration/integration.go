@@ -187,6 +187,25 @@ func (s *Service) Update(ctx context.Context, name string, change func(*Integrat
 	return in, nil
 }
 
+// RotateKey gives the named integration a new API key and returns it; like a new integration's key it
+// is shown once and stored only as its hash. The old key stops working at once: whatever sends with it
+// (an SNS subscription, a script) must be given the new one.
+func (s *Service) RotateKey(ctx context.Context, name string) (*Integration, string, error) {
+	in, err := s.store.IntegrationByName(ctx, name)
+	if err != nil {
+		return nil, "", err
+	}
+	key, hash, err := secret.New("")
+	if err != nil {
+		return nil, "", err
+	}
+	in.KeyHash, in.UpdatedAt = hash, s.now().UTC()
+	if err := s.store.UpdateIntegration(ctx, in); err != nil {
+		return nil, "", fmt.Errorf("rotate the key of integration %q: %w", name, err)
+	}
+	return in, key, nil
+}
+
 // Authenticate returns the enabled integration that owns key.
 func (s *Service) Authenticate(ctx context.Context, key string) (*Integration, error) {
 	if key == "" {

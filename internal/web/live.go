@@ -122,7 +122,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, _ *viewer) {
 		}
 		return rc.Flush() == nil
 	}
-	if !write(": connected\n\n") {
+	// An event at once: whatever changed between rendering the page and this (re)connection, a phone
+	// waking up for example, shows without waiting for the next change.
+	if !write(": connected\nevent: alert\ndata: connect\n\n") {
 		return
 	}
 	for {

@@ -129,8 +129,16 @@ func (s *Server) signedIn(h func(http.ResponseWriter, *http.Request, *viewer)) h
 			if !errors.Is(err, signin.ErrNoSession) {
 				s.log.Error("web: read session", "err", err)
 			}
+			login := "/login?next=" + url.QueryEscape(r.URL.RequestURI())
+			if r.Header.Get("HX-Request") == "true" {
+				// A background htmx reload must not put the sign-in page inside the list: the
+				// whole window goes there instead.
+				w.Header().Set("HX-Redirect", "/login")
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
 			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				http.Redirect(w, r, login, http.StatusSeeOther)
 				return
 			}
 			s.fail(w, r, nil, http.StatusUnauthorized, "You are not signed in, or your session has ended. Sign in again.")

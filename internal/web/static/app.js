@@ -7,11 +7,15 @@ document.addEventListener("click", function (e) {
   if (!el) return;
   var text = el.value !== undefined ? el.value : el.textContent;
   var done = function () { var old = b.textContent; b.textContent = "Copied"; setTimeout(function () { b.textContent = old; }, 1500); };
-  if (navigator.clipboard && window.isSecureContext) {
-    navigator.clipboard.writeText(text).then(done);
-  } else {
+  var fallback = function () {
     if (el.select) { el.select(); }
-    try { document.execCommand("copy"); done(); } catch (err) {}
+    try { if (document.execCommand("copy")) { done(); return; } } catch (err) {}
+    b.textContent = "Press Ctrl+C";
+  };
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(text).then(done, fallback);
+  } else {
+    fallback();
   }
 });
 // Select-all checkbox for bulk actions.
