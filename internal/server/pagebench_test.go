@@ -85,6 +85,15 @@ var pageSeqRE = regexp.MustCompile(`bench#(\d+)#`)
 // start + i/rate whatever happened to the ones before it. Messages are signed before the clock
 // starts (signing is SNS's work, and RSA signing at 1,000/s would take a core of the two).
 //
+// Metrics: p50-ms, p99-ms and max-ms of that latency; emails/s, delivered emails over the time from
+// the first POST to the last email; http-p99-ms of the POST alone; lost, findings answered 2xx whose
+// email had not come 30 s after the last POST (must be 0); non2xx; late-sends, findings sent more
+// than 5 ms after their slot; unsent, findings given up 30 s after their slot (tocsin took findings
+// more slowly than they came); cpus and machine-cpus, the CPU this process and the whole machine
+// used. When emails are late the run waits up to 3 more minutes so that the percentiles include
+// them; ones that never come count as that wait (and the log says the percentiles are then lower
+// bounds).
+//
 // One run is a fixed-duration experiment, not a loop of b.N operations: run it with -benchtime=1x
 // (a larger b.N repeats nothing; each sub-benchmark runs once on a fresh database).
 func BenchmarkFindingToEmail(b *testing.B) {
@@ -149,6 +158,8 @@ func (r *pageRun) onMessage(m mailsink.Message) {
 	}
 }
 
+// findingsToEmail is one run: a fresh tocsin on dsn, rate findings a second for duration, then the
+// wait for their emails, and the metrics.
 func findingsToEmail(b *testing.B, dsn string, rate int, duration time.Duration) {
 	n := int(int64(rate) * int64(duration) / int64(time.Second))
 	run := &pageRun{posted: make([]atomic.Int64, n), received: make([]atomic.Int64, n), httpLat: make([]time.Duration, n), status: make([]int32, n)}
@@ -341,8 +352,14 @@ func findingsToEmail(b *testing.B, dsn string, rate int, duration time.Duration)
 		late.Load(), pageBenchLate, time.Duration(maxLag.Load()).Round(time.Millisecond),
 		ok-lost, pageBenchWait, lost-never, never, pageBenchDrain, lowerBound, run.dups.Load(), cpu1.Maxrss/1024)
 	b.Logf("River jobs available or running, every 5 s: %s", queueDepths)
+	if file, ok := strings.CutPrefix(dsn, "sqlite://"); ok {
+		if st, err := os.Stat(file + "-wal"); err == nil {
+			db, _ := os.Stat(file)
+			b.Logf("SQLite: database %d MiB, write-ahead log %d MiB", db.Size()>>20, st.Size()>>20)
+		}
+	}
 	if others != "" {
-		b.Logf("other test processes ran at the same time (CPU seconds they used meanwhile): %s", others)
+		b.Logf("CPU seconds other processes used meanwhile (postgres: every session's): %s", others)
 	}
 	stages(b, env, run, ids)
 }
@@ -449,9 +466,9 @@ func warmUp(c *http.Client, sn *snstest.Server, endpoint string) error {
 	return nil
 }
 
-// sample counts the River jobs available or running every 5 s, and notes every second which other
-// "*.test" processes (other benchmarks sharing the machine) are running and how much CPU they use,
-// until the returned func is called, which returns both as text.
+// sample counts the River jobs available or running every 5 s, and notes every second how much CPU
+// every other process on the machine uses (other benchmarks, browsers of browser tests, compilers,
+// PostgreSQL), until the returned func is called, which returns both as text.
 func sample(env *servertest.Env) func() (queue, others string) {
 	done := make(chan struct{})
 	type result struct{ queue, others string }
@@ -464,17 +481,23 @@ func sample(env *servertest.Env) func() (queue, others string) {
 		for tick := 1; ; tick++ {
 			select {
 			case <-done:
-				var o []string
+				byName := map[string]float64{}
 				for k, v := range last {
 					_, name, _ := strings.Cut(k, " ")
-					o = append(o, fmt.Sprintf("%s %.1f", name, float64(v-first[k])/100)) // USER_HZ is 100 on Linux
+					byName[name] += float64(v-first[k]) / 100 // USER_HZ is 100 on Linux
+				}
+				var o []string
+				for name, sec := range byName {
+					if sec >= 1 {
+						o = append(o, fmt.Sprintf("%s %.0f", name, sec))
+					}
 				}
 				slices.Sort(o)
 				out <- result{strings.Join(depths, " "), strings.Join(o, ", ")}
 				return
 			case <-t.C:
 			}
-			for k, v := range otherTests() {
+			for k, v := range otherProcesses() {
 				if _, ok := first[k]; !ok {
 					first[k] = v
 				}
@@ -496,9 +519,10 @@ func sample(env *servertest.Env) func() (queue, others string) {
 	return func() (string, string) { close(done); r := <-out; return r.queue, r.others }
 }
 
-// otherTests returns the CPU ticks (user and system) of every running "*.test" process but this one,
-// by "pid name".
-func otherTests() map[string]uint64 {
+// otherProcesses returns the CPU ticks (user and system) of every process but this one, by
+// "pid name". A process seen only once counts for nothing, one that started during the run from
+// when it was first seen.
+func otherProcesses() map[string]uint64 {
 	out := map[string]uint64{}
 	dirs, _ := os.ReadDir("/proc")
 	self := os.Getpid()
@@ -516,26 +540,21 @@ func otherTests() map[string]uint64 {
 		if open < 0 || closing < open {
 			continue
 		}
-		name := string(stat[open+1 : closing])
-		if !strings.HasSuffix(name, ".test") {
-			continue
-		}
 		f := strings.Fields(string(stat[closing+1:]))
 		if len(f) < 13 {
 			continue
 		}
 		utime, _ := strconv.ParseUint(f[11], 10, 64)
 		stime, _ := strconv.ParseUint(f[12], 10, 64)
-		out[d.Name()+" "+name] = utime + stime
+		out[d.Name()+" "+string(stat[open+1:closing])] = utime + stime
 	}
 	return out
 }
 
 // stages splits the latency of up to 1,000 findings spread over the run into its parts, from what
 // tocsin stored (millisecond resolution): POST to the alert's creation, the alert to the page's
-// notification record (escalate and step jobs), the record to the channel's return (notify job
-// and SMTP), and that return to the sink's receipt (negative: the sink has the message before the
-// channel hears 250).
+// notification record (escalate and step jobs), and the record to the channel's return (notify job
+// and SMTP). A run that left its queue far behind shows where the findings waited.
 func stages(b *testing.B, env *servertest.Env, run *pageRun, ids []string) {
 	ctx := context.Background()
 	esc := env.App.DB.Escalations(nil)
