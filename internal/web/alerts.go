@@ -532,18 +532,12 @@ func (s *Server) alertAction(action string) func(http.ResponseWriter, *http.Requ
 			return
 		}
 		ctx := r.Context()
-		a, err := s.cfg.Alerts.Get(ctx, alertRef(r))
+		a, ac, err := s.pathAlert(r, v)
+		if err == nil && !ac.mayAct(a) {
+			err = errForbidden
+		}
 		if err != nil {
 			s.failErr(w, r, v, err)
-			return
-		}
-		ac, err := s.alertAccess(ctx, v)
-		if err != nil {
-			s.failErr(w, r, v, err)
-			return
-		}
-		if !ac.mayAct(a) {
-			s.failErr(w, r, v, errForbidden)
 			return
 		}
 		o := alertOrigin(v, r.PostFormValue("note"))
@@ -698,20 +692,25 @@ func (d alertPageData) Open() bool { return d.Alert.Status == alert.StatusOpen }
 // alertMaxLog bounds the activity log shown on the page.
 const alertMaxLog = 1000
 
+// pathAlert reads the alert the path names and the viewer's access to alerts; errForbidden when the
+// viewer may not see that alert.
+func (s *Server) pathAlert(r *http.Request, v *viewer) (*alert.Alert, alertAccess, error) {
+	a, err := s.cfg.Alerts.Get(r.Context(), alertRef(r))
+	if err != nil {
+		return nil, alertAccess{}, err
+	}
+	ac, err := s.alertAccess(r.Context(), v)
+	if err == nil && !ac.maySee(a) {
+		err = errForbidden
+	}
+	return a, ac, err
+}
+
 func (s *Server) alertPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	ctx := r.Context()
-	a, err := s.cfg.Alerts.Get(ctx, alertRef(r))
+	a, ac, err := s.pathAlert(r, v)
 	if err != nil {
 		s.failErr(w, r, v, err)
-		return
-	}
-	ac, err := s.alertAccess(ctx, v)
-	if err != nil {
-		s.failErr(w, r, v, err)
-		return
-	}
-	if !ac.maySee(a) {
-		s.failErr(w, r, v, errForbidden)
 		return
 	}
 	d := alertPageData{
