@@ -83,17 +83,7 @@ func Template(p Params) ([]byte, error) {
 		generatedBy(p, ""),
 		"Regenerate rather than edit. The output carries no date, so two versions can be diffed.",
 	}
-	if p.IncludeKey {
-		header = append(header, "This file contains the integration's API key (the "+paramEndpoint+" default): keep it as secret as the key.")
-	}
-	deploy := "aws cloudformation deploy --stack-name tocsin-" + slug(p.IntegrationName) + " --template-file FILE"
-	if !p.SkipRole {
-		deploy += " --capabilities CAPABILITY_NAMED_IAM"
-	}
-	if !p.IncludeKey {
-		deploy += " --parameter-overrides '" + paramEndpoint + "=" + redact(p.EndpointURL) + "'"
-	}
-	header = append(header, "Deploy: "+deploy)
+	header = append(header, deployHeader(p, "tocsin-"+slug(p.IntegrationName))...)
 	return encode(comment(header), root)
 }
 
@@ -209,18 +199,25 @@ func OrgTemplate(p Params, o Org) ([]byte, error) {
 		"Deploy from the Security Hub administrator account (registered as a StackSets delegated administrator),",
 		"in the Region tocsin writes back to: the write-back role is created there only.",
 	}
+	header = append(header, deployHeader(p, o.StackSetName+"-org")...)
+	return encode(comment(header), root)
+}
+
+// deployHeader is the end of a template's header: a warning when the key is inside, and the command
+// that deploys it as stackName.
+func deployHeader(p Params, stackName string) []string {
+	var lines []string
 	if p.IncludeKey {
-		header = append(header, "This file contains the integration's API key (the "+paramEndpoint+" default): keep it as secret as the key.")
+		lines = append(lines, "This file contains the integration's API key (the "+paramEndpoint+" default): keep it as secret as the key.")
 	}
-	deploy := "aws cloudformation deploy --stack-name " + o.StackSetName + "-org --template-file FILE"
+	deploy := "aws cloudformation deploy --stack-name " + stackName + " --template-file FILE"
 	if !p.SkipRole {
 		deploy += " --capabilities CAPABILITY_NAMED_IAM"
 	}
 	if !p.IncludeKey {
 		deploy += " --parameter-overrides '" + paramEndpoint + "=" + redact(p.EndpointURL) + "'"
 	}
-	header = append(header, "Deploy: "+deploy)
-	return encode(comment(header), root)
+	return append(lines, "Deploy: "+deploy)
 }
 
 // memberTemplate is the StackSet's template: the delivery part of Template, without the role and
