@@ -24,7 +24,6 @@ import (
 	"github.com/tocsin-dev/tocsin/internal/access"
 	"github.com/tocsin-dev/tocsin/internal/apply"
 	"github.com/tocsin-dev/tocsin/internal/integration"
-	"github.com/tocsin-dev/tocsin/internal/notify"
 	"github.com/tocsin-dev/tocsin/internal/oncall"
 	"github.com/tocsin-dev/tocsin/internal/securityhub"
 	"github.com/tocsin-dev/tocsin/internal/server"
@@ -277,25 +276,20 @@ func notifyTest(ctx context.Context, cfg server.Config, username string, timeout
 		return err
 	}
 	defer db.Close()
-	u, err := db.OnCall().User(ctx, username)
-	if err != nil {
-		return fmt.Errorf("user %s: %w", username, err)
-	}
 	reg, closeChannels, err := server.Channels(ctx, cfg, db)
 	if err != nil {
 		return err
 	}
 	defer closeChannels()
-	full := u.WithDefaults()
-	contacts := make([]notify.Contact, len(full.Contacts))
-	for i, ct := range full.Contacts {
-		contacts[i] = notify.Contact{Method: string(ct.Method), To: ct.To}
+	results, err := server.TestNotification(db, reg, timeout)(ctx, username)
+	if err != nil {
+		return fmt.Errorf("user %s: %w", username, err)
 	}
-	if len(contacts) == 0 {
+	if len(results) == 0 {
 		return fmt.Errorf("user %s has no contacts", username)
 	}
 	failed := 0
-	for _, r := range notify.SendTest(ctx, reg, notify.Person{Username: u.Username, FullName: u.FullName}, contacts, timeout) {
+	for _, r := range results {
 		if r.Err != nil {
 			failed++
 			fmt.Fprintf(stdout, "%s %s: FAILED: %v\n", r.Contact.Method, r.Contact.To, r.Err)
@@ -304,7 +298,7 @@ func notifyTest(ctx context.Context, cfg server.Config, username string, timeout
 		fmt.Fprintf(stdout, "%s %s: sent (%s)\n", r.Contact.Method, r.Contact.To, strings.TrimSpace(r.Receipt.Detail+" "+r.Receipt.ProviderID))
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d test notifications failed", failed, len(contacts))
+		return fmt.Errorf("%d of %d test notifications failed", failed, len(results))
 	}
 	return nil
 }

@@ -144,7 +144,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	signIn := signin.NewService(db.SignIn(), signin.Options{})
 	ui, err := web.New(web.Config{
 		Alerts: alerts, Integrations: integrations, SignIn: signIn, DB: db, BaseURL: cfg.BaseURL, Log: cfg.Log,
-		TestNotification: testNotification(db, channels),
+		TestNotification: TestNotification(db, channels, 30*time.Second),
 		IntakeStats: func(id string) web.IntakeStats {
 			st := shIntake.Stats(id)
 			return web.IntakeStats{Received: st.Received, Filtered: st.Filtered, Failed: st.Failed, LastError: st.LastError, LastErrorAt: st.LastErrorAt}
@@ -263,8 +263,9 @@ func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Que
 	return escalation.NewEngine(db.Escalations(q), escalation.NewDirectory(oc), sender, cfg.Log), channels, closeChannels, nil
 }
 
-// testNotification sends a test page to every contact of a user (the web UI's profile button).
-func testNotification(db *store.DB, channels *notify.Registry) func(ctx context.Context, username string) ([]notify.TestResult, error) {
+// TestNotification sends a test page to every contact of a user, each attempt bounded by timeout:
+// the web UI's profile button and `tocsin notify test`.
+func TestNotification(db *store.DB, channels *notify.Registry, timeout time.Duration) func(ctx context.Context, username string) ([]notify.TestResult, error) {
 	return func(ctx context.Context, username string) ([]notify.TestResult, error) {
 		u, err := db.OnCall().User(ctx, username)
 		if err != nil {
@@ -275,7 +276,7 @@ func testNotification(db *store.DB, channels *notify.Registry) func(ctx context.
 		for i, c := range full.Contacts {
 			contacts[i] = notify.Contact{Method: string(c.Method), To: c.To}
 		}
-		return notify.SendTest(ctx, channels, notify.Person{Username: u.Username, FullName: u.FullName}, contacts, 30*time.Second), nil
+		return notify.SendTest(ctx, channels, notify.Person{Username: u.Username, FullName: u.FullName}, contacts, timeout), nil
 	}
 }
 
