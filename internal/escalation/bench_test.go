@@ -71,7 +71,7 @@ func storm(b *testing.B, dsn string) {
 		fmt.Fprintf(&yaml, "  - {name: p%d, rules: [{delay: %s, notify: {user: u%d@example.com}}]}\n", i, delay, i)
 	}
 	env := start(b, dsn)
-	applyYAML(b, env, yaml.String())
+	env.Apply(b, yaml.String())
 
 	ctx := context.Background()
 	origin := alert.Origin{Actor: alert.Actor{Kind: alert.ActorIntegration, ID: "bench", Name: "bench"}}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
-	"github.com/tocsin-dev/tocsin/internal/apply"
 	"github.com/tocsin-dev/tocsin/internal/escalation"
 	"github.com/tocsin-dev/tocsin/internal/notify/webhook"
 	"github.com/tocsin-dev/tocsin/internal/server"
@@ -116,11 +115,6 @@ func start(t testing.TB, dsn string) *servertest.Env {
 	return servertest.StartWith(t, server.Config{Database: dsn, WebhookSecret: secret})
 }
 
-func applyYAML(t testing.TB, env *servertest.Env, yaml string) *apply.Result {
-	t.Helper()
-	return env.Apply(t, yaml)
-}
-
 func createForTeam(t testing.TB, env *servertest.Env, alias string) *alert.Alert {
 	t.Helper()
 	res, err := env.App.Alerts.Create(context.Background(), alert.Origin{Actor: alert.Actor{Kind: alert.ActorIntegration, ID: "i", Name: "test"}},
@@ -136,10 +130,10 @@ func TestAnAlertForATeamPagesOnCallThenEscalatesUntilAcknowledged(t *testing.T) 
 	storetest.Each(t, func(t *testing.T, dsn string) {
 		p := newPager(t)
 		env := start(t, dsn)
-		if res := applyYAML(t, env, config(p, 2*time.Second)); len(res.Changes) != 5 {
+		if res := env.Apply(t, config(p, 2*time.Second)); len(res.Changes) != 5 {
 			t.Fatalf("first apply: %+v", res.Changes)
 		}
-		if res := applyYAML(t, env, config(p, 2*time.Second)); len(res.Changes) != 0 || res.Unchanged != 5 {
+		if res := env.Apply(t, config(p, 2*time.Second)); len(res.Changes) != 0 || res.Unchanged != 5 {
 			t.Fatalf("second apply changed %+v", res.Changes)
 		}
 		created := time.Now()
@@ -191,7 +185,7 @@ func TestARepeatedStepJobPagesNobodyTwice(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dsn string) {
 		p := newPager(t)
 		env := start(t, dsn)
-		applyYAML(t, env, config(p, time.Hour))
+		env.Apply(t, config(p, time.Hour))
 		a := createForTeam(t, env, "finding-2")
 		p.waitFor(t, 1, 3*time.Second)
 		// The same step again, as a retry after a crash or a second replica would run it.
@@ -210,7 +204,7 @@ func TestARepeatedStepJobPagesNobodyTwice(t *testing.T) {
 func TestUnacknowledgingStartsPagingAgainAndSnoozingPausesIt(t *testing.T) {
 	p := newPager(t)
 	env := start(t, storetest.SQLite(t))
-	applyYAML(t, env, config(p, time.Hour))
+	env.Apply(t, config(p, time.Hour))
 	ctx := context.Background()
 	a := createForTeam(t, env, "finding-3")
 	ref := alert.Ref{Type: alert.ByID, Value: a.ID}
@@ -237,7 +231,7 @@ func TestTwoProcessesOnOnePostgresPageEachPersonOncePerStep(t *testing.T) {
 	dsn := storetest.Postgres(t)
 	p := newPager(t)
 	one, two := start(t, dsn), start(t, dsn)
-	applyYAML(t, one, config(p, time.Second))
+	one.Apply(t, config(p, time.Second))
 	alerts := []*alert.Alert{createForTeam(t, one, "a-1"), createForTeam(t, two, "a-2"), createForTeam(t, one, "a-3"), createForTeam(t, two, "a-4")}
 	// Each alert: alice (step 1), bob (step 2), alice and bob (step 3).
 	got := p.waitFor(t, 4*4, 10*time.Second)
@@ -263,7 +257,7 @@ func TestARestartedProcessCarriesOnWhereTheOldOneStopped(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, dsn string) {
 		p := newPager(t)
 		first := servertest.StartStoppable(t, server.Config{Database: dsn, WebhookSecret: secret})
-		applyYAML(t, first.Env, config(p, 2*time.Second))
+		first.Env.Apply(t, config(p, 2*time.Second))
 		a := createForTeam(t, first.Env, "restart-1")
 		p.waitFor(t, 1, 3*time.Second)
 		first.Stop(t) // before step 2 is due
@@ -295,7 +289,7 @@ func TestAPageThatFailsWithA5xxIsRetriedAndOneThatFailsWithA4xxIsNot(t *testing.
 	}))
 	defer recv.Close()
 	env := start(t, storetest.SQLite(t))
-	applyYAML(t, env, fmt.Sprintf(`
+	env.Apply(t, fmt.Sprintf(`
 users:
   - {username: alice@example.com, contacts: [{method: webhook, to: "%[1]s/alice"}]}
   - {username: bob@example.com, contacts: [{method: webhook, to: "%[1]s/bob"}]}
@@ -331,7 +325,7 @@ teams:
 func TestAPolicyRepeatsFromItsFirstRuleWhileNobodyAcknowledges(t *testing.T) {
 	p := newPager(t)
 	env := start(t, storetest.SQLite(t))
-	applyYAML(t, env, fmt.Sprintf(`
+	env.Apply(t, fmt.Sprintf(`
 users:
   - {username: alice@example.com, contacts: [{method: webhook, to: "%[1]s/alice"}]}
 teams:
