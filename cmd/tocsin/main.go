@@ -177,8 +177,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	snsCA := fs.String("sns-ca-file", "", "PEM file of extra root certificates for fetching SNS certificate and subscribe URLs")
 	ch := channelFlags(fs)
 	linkTTL := fs.Duration("link-ttl", 24*time.Hour, "how long the acknowledge and close links in notifications work")
+	pageLease := fs.Duration("page-lease", time.Minute, "how long a replica owns a page it is sending: a page whose replica died before sending it goes out after this")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *pageLease < 2*time.Second {
+		return fmt.Errorf("--page-lease %s: must be at least 2s, longer than a send can take", *pageLease)
 	}
 	log, err := c.logger(stderr)
 	if err != nil {
@@ -190,7 +194,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg := server.Config{
 		Addr: *addr, Database: c.database, BaseURL: *baseURL, RequestRetention: *retention,
 		MaxBodyBytes: *maxBody, ShutdownTimeout: *shutdown, Log: log,
-		SNSCertHosts: splitList(*snsHosts), SNSCAFile: *snsCA, LinkTTL: *linkTTL,
+		SNSCertHosts: splitList(*snsHosts), SNSCAFile: *snsCA, LinkTTL: *linkTTL, PageLease: *pageLease,
 	}
 	ch.apply(&cfg)
 	if cfg.SMTPURL == "" {

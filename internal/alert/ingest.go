@@ -60,6 +60,9 @@ func (s *Service) Ingest(ctx context.Context, o Origin, key string, items []Occu
 	if err != nil {
 		return IngestResult{}, err
 	}
+	for _, c := range created {
+		c.afterCommit()
+	}
 	if s.onCreate != nil {
 		for _, c := range created {
 			s.onCreate(c)

@@ -20,6 +20,8 @@ type Service struct {
 	now      func() time.Time
 	onCreate func(CreateResult)
 	outbox   func(*Alert, Change) (Job, bool)
+	// escalation starts paging new alerts in their create transaction; nil enqueues a job instead.
+	escalation Escalation
 }
 
 // Change is something a person (or a script on their behalf) did to an alert, as other systems hear
@@ -44,11 +46,21 @@ type Options struct {
 	// job to commit with it. This is how other systems hear of changes (the Security Hub write-back)
 	// without a crash ever losing one: the change and the job commit together or not at all.
 	Outbox func(a *Alert, c Change) (Job, bool)
+	// Escalation, when set, starts paging for each new alert inside its create transaction; without
+	// it a new alert enqueues an EscalateArgs job.
+	Escalation Escalation
+}
+
+// Escalation starts paging for a new alert in the transaction that creates it. The escalation engine
+// implements it; this package only says when.
+type Escalation interface {
+	// Begin records what paging a needs in tx; after is called once tx has committed.
+	Begin(ctx context.Context, tx Tx, a *Alert) (after func(), err error)
 }
 
 // NewService returns a Service that stores alerts in store.
 func NewService(store Store, opts Options) *Service {
-	s := &Service{store: store, now: opts.Now, onCreate: opts.OnCreate, outbox: opts.Outbox}
+	s := &Service{store: store, now: opts.Now, onCreate: opts.OnCreate, outbox: opts.Outbox, escalation: opts.Escalation}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -81,6 +93,8 @@ type CreateResult struct {
 	Alert *Alert
 	// Deduped is true when an open alert with the same alias absorbed the create (count+1).
 	Deduped bool
+	// committed is what to do once the create's transaction committed (send the first pages).
+	committed func()
 }
 
 // createAttempts bounds retries when two replicas create the same alias at once; the loser's retry
@@ -104,10 +118,17 @@ func (s *Service) Create(ctx context.Context, o Origin, req CreateRequest) (Crea
 	if err != nil {
 		return CreateResult{}, err
 	}
+	res.afterCommit()
 	if s.onCreate != nil {
 		s.onCreate(res)
 	}
 	return res, nil
+}
+
+func (r CreateResult) afterCommit() {
+	if r.committed != nil {
+		r.committed()
+	}
 }
 
 func (s *Service) createOnce(ctx context.Context, o Origin, req CreateRequest) (CreateResult, error) {
@@ -143,14 +164,21 @@ func (s *Service) createIn(ctx context.Context, tx Tx, o Origin, req CreateReque
 	if err := tx.Insert(ctx, a); err != nil {
 		return CreateResult{}, err
 	}
-	if err := escalate(ctx, tx, a); err != nil {
-		return CreateResult{}, err
-	}
 	text := "Alert created"
 	if a.Integration.Name != "" {
 		text = fmt.Sprintf("Alert created via %s", a.Integration.Name)
 	}
-	return CreateResult{Alert: a}, s.record(ctx, tx, o, a, now, "Create", "alertCreate", text, "Created alert")
+	if err := s.record(ctx, tx, o, a, now, "Create", "alertCreate", text, "Created alert"); err != nil {
+		return CreateResult{}, err
+	}
+	if s.escalation == nil {
+		return CreateResult{Alert: a}, escalate(ctx, tx, a)
+	}
+	after, err := s.escalation.Begin(ctx, tx, a)
+	if err != nil {
+		return CreateResult{}, fmt.Errorf("start escalation: %w", err)
+	}
+	return CreateResult{Alert: a, committed: after}, nil
 }
 
 // escalate enqueues the start of escalation for a in the current transaction.

@@ -3,11 +3,18 @@
 // notification rules, until someone acknowledges or closes the alert, and again from the first step
 // when the policy repeats.
 //
-// Every step is a durable job scheduled for the moment it is due, enqueued in the same transaction as
-// the step before it. Each job re-reads the alert and does nothing when the alert was acknowledged,
-// closed, snoozed, or restarted since the job was made (its epoch is stale). Each page is a
-// notification row with a unique key (alert, epoch, round, step, user, contact), so a retried job, a
-// restarted process or a second replica never pages the same person twice for the same step.
+// Steps that are due fire in the transaction that makes them due: the first step of a new alert in
+// the alert's create transaction (Begin), each later one in the job that fires the step before it.
+// A step due later is a durable job scheduled for the moment it is due, enqueued in the same
+// transaction. Each job re-reads the alert and does nothing when the alert was acknowledged, closed,
+// snoozed, or restarted since the job was made (its epoch is stale). Each page is a notification row
+// with a unique key (alert, epoch, round, step, user, contact), so a retried job, a restarted process
+// or a second replica never pages the same person twice for the same step.
+//
+// A page due at once does not wait for the job queue: it is committed leased to the process that
+// made it, which sends it as soon as the transaction commits (pager.go). Should that process die
+// first, the lease runs out and any replica's sweeper claims and sends it; a process that dies
+// between sending and recording the send makes that one page go out twice, never more.
 package escalation
 
 import (
@@ -16,6 +23,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
@@ -93,6 +101,8 @@ type Notification struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	SentAt     time.Time
+	// LeaseUntil is how long the process that is sending it owns it (zero: the job queue owns it).
+	LeaseUntil time.Time
 }
 
 // Tx is what a step writes in its transaction.
@@ -102,6 +112,10 @@ type Tx interface {
 	Enqueue(ctx context.Context, job alert.Job, at time.Time) error
 	// AddNotification stores n unless a notification with its Key exists; it reports whether it did.
 	AddNotification(ctx context.Context, n *Notification) (bool, error)
+	UpdateNotification(ctx context.Context, n *Notification) error
+	// Config reads the on-call configuration on the transaction's own connection: a transaction that
+	// waited for a second connection of the pool it holds one of could starve the pool under load.
+	Config() Config
 }
 
 // Store is the engine's database.
@@ -110,6 +124,13 @@ type Store interface {
 	Alert(ctx context.Context, id string) (*alert.Alert, error)
 	Notification(ctx context.Context, id string) (*Notification, error)
 	UpdateNotification(ctx context.Context, n *Notification) error
+	// FinishNotifications stores the outcomes of several sends in one transaction.
+	FinishNotifications(ctx context.Context, ns []*Notification) error
+	// ExpiredLeases lists up to limit pending notifications whose lease ran out before now: their
+	// process died while it owned them.
+	ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]*Notification, error)
+	// Claim moves n's lease to until, unless someone else changed it since n was read.
+	Claim(ctx context.Context, n *Notification, until time.Time) (bool, error)
 }
 
 // StepArgs fires one step of an alert's escalation.
@@ -146,15 +167,19 @@ func (NotifyArgs) Unique() bool { return true }
 // Engine runs escalations.
 type Engine struct {
 	store Store
-	dir   Directory
 	send  Sender
 	log   *slog.Logger
 	now   func() time.Time
+	opts  Options
+	// pager sends pages due at once while Run runs; nil otherwise.
+	pager atomic.Pointer[pager]
 }
 
-// NewEngine returns an engine; send delivers notifications.
-func NewEngine(store Store, dir Directory, send Sender, log *slog.Logger) *Engine {
-	return &Engine{store: store, dir: dir, send: send, log: log, now: time.Now}
+// NewEngine returns an engine; send delivers notifications. Pages due at once go out only while Run
+// runs; before that (or without it) they are left to the job queue.
+func NewEngine(store Store, send Sender, log *slog.Logger, opts Options) *Engine {
+	opts.defaults()
+	return &Engine{store: store, send: send, log: log, now: time.Now, opts: opts}
 }
 
 // live reports whether escalation should go on for a at epoch.
@@ -162,20 +187,11 @@ func live(a *alert.Alert, epoch int) bool {
 	return a.Status == alert.StatusOpen && !a.Acknowledged && !a.Snoozed && a.EscalationEpoch == epoch
 }
 
-// loadLive reads the alert and reports whether escalation should go on for it at epoch; ok is false
-// (with a nil error) when it should not, or the alert is gone.
-func (e *Engine) loadLive(ctx context.Context, id string, epoch int) (a *alert.Alert, ok bool, err error) {
-	a, err = e.store.Alert(ctx, id)
-	return checkLive(a, err, epoch)
-}
-
-// lockLive is loadLive inside the transaction, keeping other writers off the alert.
+// lockLive reads the alert in the transaction, keeping other writers off it, and reports whether
+// escalation should go on for it at epoch; ok is false (with a nil error) when it should not, or the
+// alert is gone.
 func lockLive(ctx context.Context, tx Tx, id string, epoch int) (*alert.Alert, bool, error) {
 	a, err := tx.Lock(ctx, alert.Ref{Type: alert.ByID, Value: id})
-	return checkLive(a, err, epoch)
-}
-
-func checkLive(a *alert.Alert, err error, epoch int) (*alert.Alert, bool, error) {
 	switch {
 	case errors.Is(err, alert.ErrNotFound):
 		return nil, false, nil
@@ -185,124 +201,177 @@ func checkLive(a *alert.Alert, err error, epoch int) (*alert.Alert, bool, error)
 	return a, live(a, epoch), nil
 }
 
-// Start begins (or restarts) an alert's escalation: it schedules the first step of its policy.
-//
-// Who to page is worked out before the transaction opens: the directory reads the database too, and
-// a transaction that waited for a second connection could starve the pool under load.
-func (e *Engine) Start(ctx context.Context, args alert.EscalateArgs) error {
-	a, ok, err := e.loadLive(ctx, args.AlertID, args.Epoch)
+// Begin starts paging for a new alert inside the transaction that creates it, so that the first
+// step costs no trip through the job queue: steps due at once fire in the same transaction, and
+// their pages go out as soon as it commits, when the caller calls after. The alert service calls it
+// (alert.Options.Escalation); atx must be the store's transaction, which is also an escalation Tx.
+func (e *Engine) Begin(ctx context.Context, atx alert.Tx, a *alert.Alert) (after func(), err error) {
+	tx, ok := atx.(Tx)
 	if !ok {
-		return err
+		return nil, fmt.Errorf("escalation: transaction %T cannot record pages", atx)
 	}
-	p, err := e.dir.Route(ctx, a)
-	noRoute := errors.Is(err, ErrNoRoute) || (err == nil && len(p.Rules) == 0)
-	if err != nil && !noRoute {
-		return fmt.Errorf("route alert %s: %w", a.ID, err)
+	var due []page
+	if err := e.begin(ctx, tx, a, a.EscalationEpoch, a.CreatedAt, &due); err != nil {
+		return nil, err
 	}
-	return e.store.InTx(ctx, func(tx Tx) error {
+	return func() { e.dispatch(due) }, nil
+}
+
+// Start begins (or restarts, after an unacknowledge or the end of a snooze) an alert's escalation
+// from the job queue.
+func (e *Engine) Start(ctx context.Context, args alert.EscalateArgs) error {
+	var due []page
+	err := e.store.InTx(ctx, func(tx Tx) error {
+		due = due[:0]
 		a, ok, err := lockLive(ctx, tx, args.AlertID, args.Epoch)
 		if !ok {
-			return err
-		}
-		now := e.now()
-		if noRoute {
-			return tx.AddLog(ctx, &alert.LogEntry{AlertID: a.ID, Type: "escalation", Owner: "System", CreatedAt: now,
-				Text: "No escalation: the alert names no team with an escalation policy, no user and no schedule"})
-		}
-		name := p.Name
-		if name == "" {
-			name = "its responders"
-		}
-		if err := tx.AddLog(ctx, &alert.LogEntry{AlertID: a.ID, Type: "escalation", Owner: "System", CreatedAt: now,
-			Text: "Escalation started with " + name}); err != nil {
 			return err
 		}
 		// Delays count from the alert's creation (DESIGN.md), and from the restart when an unacknowledge
 		// or the end of a snooze started escalation again.
 		base := a.CreatedAt
 		if args.Epoch > 0 {
-			base = now
+			base = e.now()
 		}
-		return tx.Enqueue(ctx, StepArgs{AlertID: a.ID, Epoch: args.Epoch, Step: 0, Base: base.UnixMilli(), Policy: p}, base.Add(p.Rules[0].Delay))
+		return e.begin(ctx, tx, a, args.Epoch, base, &due)
 	})
+	if err == nil {
+		e.dispatch(due)
+	}
+	return err
 }
 
-// Step fires one step: it records a notification for every contact of every user the step's target
-// names, enqueues their delivery, and schedules the next step (or the next round). As in Start, the
-// reads come first and the transaction only re-checks the alert and writes.
-func (e *Engine) Step(ctx context.Context, args StepArgs) error {
-	a, ok, err := e.loadLive(ctx, args.AlertID, args.Epoch)
-	if !ok {
+// begin routes a to its policy and fires the steps that are due, scheduling the first that is not.
+func (e *Engine) begin(ctx context.Context, tx Tx, a *alert.Alert, epoch int, base time.Time, due *[]page) error {
+	now := e.now()
+	dir := NewDirectory(tx.Config())
+	p, err := dir.Route(ctx, a)
+	if errors.Is(err, ErrNoRoute) || (err == nil && len(p.Rules) == 0) {
+		return tx.AddLog(ctx, &alert.LogEntry{AlertID: a.ID, Type: "escalation", Owner: "System", CreatedAt: now,
+			Text: "No escalation: the alert names no team with an escalation policy, no user and no schedule"})
+	}
+	if err != nil {
+		return fmt.Errorf("route alert %s: %w", a.ID, err)
+	}
+	name := p.Name
+	if name == "" {
+		name = "its responders"
+	}
+	if err := tx.AddLog(ctx, &alert.LogEntry{AlertID: a.ID, Type: "escalation", Owner: "System", CreatedAt: now,
+		Text: "Escalation started with " + name}); err != nil {
 		return err
 	}
+	return e.fireDue(ctx, tx, dir, a, StepArgs{AlertID: a.ID, Epoch: epoch, Step: 0, Base: base.UnixMilli(), Policy: p}, now, due)
+}
+
+// Step fires one step from the job queue, and the steps after it that are due by now.
+func (e *Engine) Step(ctx context.Context, args StepArgs) error {
 	p := args.Policy
-	if p == nil {
+	if p == nil || args.Step >= len(p.Rules) {
 		return nil // made without a route: nothing to do
 	}
-	if args.Step >= len(p.Rules) {
-		return nil
-	}
-	now := e.now()
-	rule := p.Rules[args.Step]
-	users, err := e.dir.Resolve(ctx, rule.Target, now)
-	if err != nil {
-		return fmt.Errorf("resolve %s: %w", rule.Target, err)
-	}
-	contacts := make(map[string][]Contact, len(users))
-	for _, u := range users {
-		if contacts[u], err = e.dir.Contacts(ctx, u); err != nil {
-			e.log.Warn("a user on call cannot be notified", "alert", a.ID, "user", u, "err", err)
-		}
-	}
-	return e.store.InTx(ctx, func(tx Tx) error {
+	var due []page
+	err := e.store.InTx(ctx, func(tx Tx) error {
+		due = due[:0]
 		a, ok, err := lockLive(ctx, tx, args.AlertID, args.Epoch)
 		if !ok {
 			return err
 		}
-		var paged []string
-		for _, u := range users {
-			var methods []string
-			for _, c := range contacts[u] {
-				n := &Notification{
-					ID:      alert.NewID(),
-					Key:     fmt.Sprintf("%s/%d/%d/%d/%s/%s/%s/%s", a.ID, args.Epoch, args.Round, args.Step, u, c.Method, c.To, c.Delay),
-					AlertID: a.ID, Epoch: args.Epoch, Round: args.Round, Step: args.Step, Username: u, Method: c.Method, To: c.To,
-					State: Pending, DueAt: now.Add(c.Delay), CreatedAt: now, UpdatedAt: now,
-				}
-				created, err := tx.AddNotification(ctx, n)
-				if err != nil {
-					return err
-				}
-				if !created {
-					continue
-				}
-				if err := tx.Enqueue(ctx, NotifyArgs{NotificationID: n.ID}, n.DueAt); err != nil {
-					return err
-				}
-				methods = append(methods, c.Method)
-			}
-			if len(methods) > 0 {
-				paged = append(paged, u+" ("+strings.Join(methods, ", ")+")")
-			}
-		}
-		text := fmt.Sprintf("Escalation step %d", args.Step+1)
-		if args.Round > 0 {
-			text += fmt.Sprintf(", round %d", args.Round+1)
-		}
-		if len(paged) == 0 {
-			text += fmt.Sprintf(": %s has nobody to page now", rule.Target)
-		} else {
-			text += fmt.Sprintf(": paging %s via %s", strings.Join(paged, ", "), rule.Target)
-		}
-		if err := tx.AddLog(ctx, &alert.LogEntry{AlertID: a.ID, Type: "escalation", Owner: "System", CreatedAt: now, Text: text}); err != nil {
+		now := e.now()
+		dir := NewDirectory(tx.Config())
+		if err := e.fire(ctx, tx, dir, a, args, now, &due); err != nil {
 			return err
 		}
-		return e.scheduleNext(ctx, tx, p, args)
+		next, more := nextStep(args)
+		if !more {
+			return nil
+		}
+		return e.fireDue(ctx, tx, dir, a, next, now, &due)
 	})
+	if err == nil {
+		e.dispatch(due)
+	}
+	return err
 }
 
-func (e *Engine) scheduleNext(ctx context.Context, tx Tx, p *Policy, args StepArgs) error {
-	base := time.UnixMilli(args.Base)
+// fireDue fires args' step and the ones after it while they are due at now, and schedules the first
+// that is not as a job.
+func (e *Engine) fireDue(ctx context.Context, tx Tx, dir Directory, a *alert.Alert, args StepArgs, now time.Time, due *[]page) error {
+	for {
+		at := time.UnixMilli(args.Base).Add(args.Policy.Rules[args.Step].Delay)
+		if at.After(now) {
+			return tx.Enqueue(ctx, args, at)
+		}
+		if err := e.fire(ctx, tx, dir, a, args, now, due); err != nil {
+			return err
+		}
+		var more bool
+		if args, more = nextStep(args); !more {
+			return nil
+		}
+	}
+}
+
+// fire records a notification for every contact of every user the step's target names. Those due
+// at once are leased to this process and added to due, to be sent when the transaction commits;
+// later ones (a user's second contact after a delay) become jobs.
+func (e *Engine) fire(ctx context.Context, tx Tx, dir Directory, a *alert.Alert, args StepArgs, now time.Time, due *[]page) error {
+	rule := args.Policy.Rules[args.Step]
+	users, err := dir.Resolve(ctx, rule.Target, now)
+	if err != nil {
+		return fmt.Errorf("resolve %s: %w", rule.Target, err)
+	}
+	var paged []string
+	for _, u := range users {
+		contacts, err := dir.Contacts(ctx, u)
+		if err != nil {
+			e.log.Warn("a user on call cannot be notified", "alert", a.ID, "user", u, "err", err)
+		}
+		var methods []string
+		for _, c := range contacts {
+			n := &Notification{
+				ID:      alert.NewID(),
+				Key:     fmt.Sprintf("%s/%d/%d/%d/%s/%s/%s/%s", a.ID, args.Epoch, args.Round, args.Step, u, c.Method, c.To, c.Delay),
+				AlertID: a.ID, Epoch: args.Epoch, Round: args.Round, Step: args.Step, Username: u, Method: c.Method, To: c.To,
+				State: Pending, DueAt: now.Add(c.Delay), CreatedAt: now, UpdatedAt: now,
+			}
+			inline := c.Delay <= 0 && e.pager.Load() != nil
+			if inline {
+				n.LeaseUntil = now.Add(e.opts.Lease)
+			}
+			created, err := tx.AddNotification(ctx, n)
+			if err != nil {
+				return err
+			}
+			if !created {
+				continue
+			}
+			if inline {
+				*due = append(*due, page{n: n, a: a})
+			} else if err := tx.Enqueue(ctx, NotifyArgs{NotificationID: n.ID}, n.DueAt); err != nil {
+				return err
+			}
+			methods = append(methods, c.Method)
+		}
+		if len(methods) > 0 {
+			paged = append(paged, u+" ("+strings.Join(methods, ", ")+")")
+		}
+	}
+	text := fmt.Sprintf("Escalation step %d", args.Step+1)
+	if args.Round > 0 {
+		text += fmt.Sprintf(", round %d", args.Round+1)
+	}
+	if len(paged) == 0 {
+		text += fmt.Sprintf(": %s has nobody to page now", rule.Target)
+	} else {
+		text += fmt.Sprintf(": paging %s via %s", strings.Join(paged, ", "), rule.Target)
+	}
+	return tx.AddLog(ctx, &alert.LogEntry{AlertID: a.ID, Type: "escalation", Owner: "System", CreatedAt: now, Text: text})
+}
+
+// nextStep is the step after args: the policy's next rule, or the first rule of the next round.
+func nextStep(args StepArgs) (StepArgs, bool) {
+	p := args.Policy
 	next := args
 	switch {
 	case args.Step+1 < len(p.Rules):
@@ -310,10 +379,9 @@ func (e *Engine) scheduleNext(ctx context.Context, tx Tx, p *Policy, args StepAr
 	case args.Round < p.Repeat.Times && p.Repeat.After > 0:
 		next.Round++
 		next.Step = 0
-		base = base.Add(p.Repeat.After)
-		next.Base = base.UnixMilli()
+		next.Base = time.UnixMilli(args.Base).Add(p.Repeat.After).UnixMilli()
 	default:
-		return nil
+		return StepArgs{}, false
 	}
-	return tx.Enqueue(ctx, next, base.Add(p.Rules[next.Step].Delay))
+	return next, true
 }

@@ -22,10 +22,12 @@ type Sender interface {
 // between them, so a channel that is down for most of an hour still gets every page when it is back.
 const MaxAttempts = 20
 
-// Notify sends one notification, unless the alert was acknowledged, closed or restarted since it was
-// made (then it is cancelled). A temporary failure is returned so the queue retries it with backoff;
-// a permanent one, or the last attempt, marks it failed.
-func (e *Engine) Notify(ctx context.Context, args NotifyArgs, attempt int) error {
+// Notify sends one notification from the job queue (a contact due later, or a retry), unless the
+// alert was acknowledged, closed or restarted since it was made (then it is cancelled). A temporary
+// failure is returned so the queue retries it with backoff; a permanent one, or the last attempt,
+// marks it failed. Attempts count on the notification, so a page that failed once when it was sent
+// at once carries on from there.
+func (e *Engine) Notify(ctx context.Context, args NotifyArgs) error {
 	n, err := e.store.Notification(ctx, args.NotificationID)
 	if err != nil {
 		return err
@@ -43,7 +45,8 @@ func (e *Engine) Notify(ctx context.Context, args NotifyArgs, attempt int) error
 	if !live(a, n.Epoch) {
 		return e.finish(ctx, n, Cancelled, "the alert was acknowledged, closed, snoozed or restarted first")
 	}
-	n.Attempts = attempt
+	n.Attempts++
+	attempt := n.Attempts
 	id, err := e.send.Send(ctx, n, a)
 	if err == nil {
 		n.ProviderID, n.SentAt = id, e.now()

@@ -105,8 +105,12 @@ func New(ctx context.Context, db *store.DB, log *slog.Logger, opts Options) (*Qu
 		FetchPollInterval: 200 * time.Millisecond,
 		// River fetches at most Workers jobs per fetch and waits FetchCooldown between fetches; its
 		// default (100 ms) caps a queue at ten fetches a second, far too few for a storm of steps.
-		FetchCooldown:       5 * time.Millisecond,
-		JobInsertMiddleware: []rivertype.JobInsertMiddleware{&punctual{}},
+		FetchCooldown: 5 * time.Millisecond,
+		// A job that was running when its process died (kill -9, a lost machine) is stuck "running"
+		// until River rescues it; its default, an hour, would hold up an escalation step that long.
+		// Every job here is safe to run twice and finishes well within this.
+		RescueStuckJobsAfter: 90 * time.Second,
+		JobInsertMiddleware:  []rivertype.JobInsertMiddleware{&punctual{}},
 		Queues: map[string]river.QueueConfig{
 			river.QueueDefault: {MaxWorkers: opts.Workers},
 			// A write-back job mostly waits: for its batch to fill, then for the AWS rate limit. Many
@@ -257,7 +261,7 @@ type notifyWorker struct {
 }
 
 func (w *notifyWorker) Work(ctx context.Context, job *river.Job[escalation.NotifyArgs]) error {
-	err := w.q.handlers.Load().Escalation.Notify(ctx, job.Args, job.Attempt)
+	err := w.q.handlers.Load().Escalation.Notify(ctx, job.Args)
 	if d, ok := notify.RetryAfter(err); ok && err != nil {
 		// The receiver said when to come back (Retry-After): wait that long instead of the backoff.
 		return river.JobSnooze(d)
@@ -300,8 +304,9 @@ func (w *writebackWorker) NextRetry(job *river.Job[writeback.Args]) time.Time {
 	return time.Now().Add(min(d, 10*time.Minute))
 }
 
-// Timeout leaves room for the batch window and a wait for the rate limit behind a burst.
-func (w *writebackWorker) Timeout(*river.Job[writeback.Args]) time.Duration { return 3 * time.Minute }
+// Timeout leaves room for the batch window and a wait for the rate limit behind a burst, and ends
+// before River would take the job for stuck (RescueStuckJobsAfter).
+func (w *writebackWorker) Timeout(*river.Job[writeback.Args]) time.Duration { return time.Minute }
 
 // PruneRequestsArgs deletes old request statuses and intake message ids; it runs periodically.
 type PruneRequestsArgs struct{}

@@ -65,7 +65,10 @@ type Config struct {
 	LinkTTL time.Duration
 	// ShutdownTimeout bounds how long in-flight requests and jobs may take to finish on SIGTERM.
 	ShutdownTimeout time.Duration
-	Log             *slog.Logger
+	// PageLease is how long a replica owns a page it is sending; a page whose replica died before
+	// sending it goes out from another (or the restarted one) after this. 0 means one minute.
+	PageLease time.Duration
+	Log       *slog.Logger
 }
 
 // App is a running tocsin's parts.
@@ -112,7 +115,17 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	deduped := prometheus.NewCounter(prometheus.CounterOpts{Name: "tocsin_alerts_deduped_total", Help: "Creates absorbed by an open alert with the same alias."})
 	reg.MustRegister(created, deduped, &queueCollector{q: q})
 
-	alerts := alert.NewService(db.Alerts(q), alert.Options{Outbox: writeback.Outbox, OnCreate: func(r alert.CreateResult) {
+	links, err := linkSigner(ctx, cfg, db)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	engine, channels, closeChannels, err := escalationEngine(ctx, cfg, db, q, links)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	alerts := alert.NewService(db.Alerts(q), alert.Options{Outbox: writeback.Outbox, Escalation: engine, OnCreate: func(r alert.CreateResult) {
 		if r.Deduped {
 			deduped.Inc()
 		} else {
@@ -122,21 +135,13 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	integrations := integration.NewService(db.Integrations())
 	aws, err := awsapi.NewClient(ctx, awsapi.Options{Logger: cfg.Log})
 	if err != nil {
+		closeChannels()
 		db.Close()
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
 	verifier, err := snsVerifier(cfg)
 	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	links, err := linkSigner(ctx, cfg, db)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
-	engine, channels, closeChannels, err := escalationEngine(ctx, cfg, db, q, links)
-	if err != nil {
+		closeChannels()
 		db.Close()
 		return nil, err
 	}
@@ -260,7 +265,7 @@ func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Que
 		}
 		return ""
 	}, Links: pageLinks(cfg.BaseURL, links, cfg.Log), History: db.Escalations(nil)}
-	return escalation.NewEngine(db.Escalations(q), escalation.NewDirectory(oc), sender, cfg.Log), channels, closeChannels, nil
+	return escalation.NewEngine(db.Escalations(q), sender, cfg.Log, escalation.Options{Lease: cfg.PageLease}), channels, closeChannels, nil
 }
 
 // TestNotification sends a test page to every contact of a user, each attempt bounded by timeout:
@@ -306,6 +311,13 @@ func (a *App) Close() error {
 // accepting, finishes in-flight requests and running jobs (within ShutdownTimeout), and returns.
 func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	log := a.cfg.Log
+	pagerCtx, stopPager := context.WithCancel(context.WithoutCancel(ctx))
+	pagerDone := make(chan struct{})
+	go func() {
+		defer close(pagerDone)
+		a.Escalation.Run(pagerCtx)
+	}()
+	defer stopPager()
 	if err := a.Queue.Start(context.WithoutCancel(ctx), jobs.Handlers{Alerts: a.Alerts, Escalation: a.Escalation, WriteBack: a.WriteBack}); err != nil {
 		return err
 	}
@@ -337,6 +349,13 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	err := srv.Shutdown(sctx)
 	if qerr := a.Queue.Stop(sctx); qerr != nil {
 		err = errors.Join(err, fmt.Errorf("stop jobs: %w", qerr))
+	}
+	// Pages already committed go out before the process exits.
+	stopPager()
+	select {
+	case <-pagerDone:
+	case <-sctx.Done():
+		log.Warn("shutting down before every page was sent: the rest go out when their leases run out")
 	}
 	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(serveErr, err)

@@ -331,17 +331,11 @@ type alertTx struct {
 // exec and queryRow run a statement in the transaction, prepared once when it is one of the hot
 // queries: parsing SQL is a sixth of a create's cost on SQLite.
 func (t *alertTx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := t.db.stmt(query); st != nil {
-		return t.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
-	}
-	return t.tx.ExecContext(ctx, query, args...)
+	return stmtQuerier{tx: t.tx, db: t.db}.ExecContext(ctx, query, args...)
 }
 
 func (t *alertTx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := t.db.stmt(query); st != nil {
-		return t.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
-	}
-	return t.tx.QueryRowContext(ctx, query, args...)
+	return stmtQuerier{tx: t.tx, db: t.db}.QueryRowContext(ctx, query, args...)
 }
 
 func (t *alertTx) forUpdate() string { return t.db.forUpdate() }
@@ -373,7 +367,7 @@ const (
 
 // hotQueries are the statements every create, action and intake message runs.
 func (db *DB) hotQueries() []string {
-	q := []string{insertAlertSQL, updateAlertSQL, db.openByAliasSQL(), db.latestByAliasSQL(), db.nextTinyIDSQL(), insertNoteSQL, insertLogSQL, insertRequestSQL, rememberSQL, insertNotificationSQL}
+	q := []string{insertAlertSQL, updateAlertSQL, db.openByAliasSQL(), db.latestByAliasSQL(), db.nextTinyIDSQL(), insertNoteSQL, insertLogSQL, insertRequestSQL, rememberSQL, insertNotificationSQL, getObjectSQL, integrationTeamSQL, updateNotificationSQL}
 	for _, t := range []alert.IdentifierType{alert.ByID, alert.ByTiny, alert.ByAlias} {
 		cond, _, _ := where(alert.Ref{Type: t, Value: "1"})
 		q = append(q, `SELECT `+alertColumns+` FROM alerts WHERE `+cond+db.forUpdate())

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -22,15 +23,20 @@ const (
 )
 
 // OnCall reads the stored on-call configuration; it implements escalation.Config.
-type OnCall struct{ db *DB }
+type OnCall struct{ q querier }
 
 // OnCall returns the on-call configuration reader.
-func (db *DB) OnCall() *OnCall { return &OnCall{db: db} }
+func (db *DB) OnCall() *OnCall { return &OnCall{q: db.read} }
 
 var _ escalation.Config = (*OnCall)(nil)
 
-func decode[T any](ctx context.Context, db *DB, kind, name string) (*T, error) {
-	o, err := db.Object(ctx, kind, name)
+const (
+	getObjectSQL       = `SELECT doc, updated_at FROM oncall_objects WHERE kind = $1 AND name = $2`
+	integrationTeamSQL = `SELECT team FROM integrations WHERE id = $1`
+)
+
+func decode[T any](ctx context.Context, q querier, kind, name string) (*T, error) {
+	o, err := getObject(ctx, q, kind, name)
 	if errors.Is(err, ErrNoObject) {
 		return nil, fmt.Errorf("%s %q: %w", kind, name, escalation.ErrNotConfigured)
 	}
@@ -46,37 +52,40 @@ func decode[T any](ctx context.Context, db *DB, kind, name string) (*T, error) {
 
 // User implements escalation.Config.
 func (c *OnCall) User(ctx context.Context, name string) (*oncall.User, error) {
-	return decode[oncall.User](ctx, c.db, KindUser, name)
+	return decode[oncall.User](ctx, c.q, KindUser, name)
 }
 
 // Team implements escalation.Config.
 func (c *OnCall) Team(ctx context.Context, name string) (*oncall.Team, error) {
-	return decode[oncall.Team](ctx, c.db, KindTeam, name)
+	return decode[oncall.Team](ctx, c.q, KindTeam, name)
 }
 
 // Schedule implements escalation.Config.
 func (c *OnCall) Schedule(ctx context.Context, name string) (*oncall.Schedule, error) {
-	return decode[oncall.Schedule](ctx, c.db, KindSchedule, name)
+	return decode[oncall.Schedule](ctx, c.q, KindSchedule, name)
 }
 
 // Policy implements escalation.Config.
 func (c *OnCall) Policy(ctx context.Context, name string) (*oncall.EscalationPolicy, error) {
-	return decode[oncall.EscalationPolicy](ctx, c.db, KindEscalation, name)
+	return decode[oncall.EscalationPolicy](ctx, c.q, KindEscalation, name)
 }
 
 // IntegrationTeam implements escalation.Config.
 func (c *OnCall) IntegrationTeam(ctx context.Context, id string) (string, error) {
 	var team string
-	err := c.db.read.QueryRowContext(ctx, `SELECT team FROM integrations WHERE id = $1`, id).Scan(&team)
-	if err != nil {
+	err := c.q.QueryRowContext(ctx, integrationTeamSQL, id).Scan(&team)
+	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("integration %s: %w", id, escalation.ErrNotConfigured)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read integration %s: %w", id, err)
 	}
 	return team, nil
 }
 
 // Config returns the whole stored configuration, as `tocsin apply` compares it.
 func (c *OnCall) Config(ctx context.Context) (*oncall.Config, error) {
-	objs, err := c.db.Objects(ctx, "")
+	objs, err := listObjects(ctx, c.q, "")
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
 	"github.com/tocsin-dev/tocsin/internal/escalation"
@@ -34,16 +35,17 @@ func (s *Escalations) Alert(ctx context.Context, id string) (*alert.Alert, error
 }
 
 const notificationColumns = `id, dedupe_key, alert_id, epoch, round, step, username, method, target, state, error, attempts,
-	provider_id, due_at, created_at, updated_at, sent_at`
+	provider_id, due_at, created_at, updated_at, sent_at, lease_until`
 
 func scanNotification(row scanner) (*escalation.Notification, error) {
 	var (
 		n                           escalation.Notification
 		state                       string
 		due, created, updated, sent int64
+		lease                       int64
 	)
 	err := row.Scan(&n.ID, &n.Key, &n.AlertID, &n.Epoch, &n.Round, &n.Step, &n.Username, &n.Method, &n.To, &state, &n.Error, &n.Attempts,
-		&n.ProviderID, &due, &created, &updated, &sent)
+		&n.ProviderID, &due, &created, &updated, &sent, &lease)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("notification: %w", alert.ErrNotFound)
 	}
@@ -52,6 +54,7 @@ func scanNotification(row scanner) (*escalation.Notification, error) {
 	}
 	n.State = escalation.State(state)
 	n.DueAt, n.CreatedAt, n.UpdatedAt, n.SentAt = fromMillis(due), fromMillis(created), fromMillis(updated), fromMillis(sent)
+	n.LeaseUntil = fromMillis(lease)
 	return &n, nil
 }
 
@@ -80,24 +83,117 @@ func (s *Escalations) Notifications(ctx context.Context, alertID string) ([]*esc
 
 // UpdateNotification implements escalation.Store.
 func (s *Escalations) UpdateNotification(ctx context.Context, n *escalation.Notification) error {
-	_, err := s.db.write.ExecContext(ctx, `UPDATE notifications SET state = $2, error = $3, attempts = $4, provider_id = $5, updated_at = $6, sent_at = $7 WHERE id = $1`,
-		n.ID, string(n.State), n.Error, n.Attempts, n.ProviderID, millis(n.UpdatedAt), millis(n.SentAt))
+	return updateNotification(ctx, s.db.write, n)
+}
+
+const updateNotificationSQL = `UPDATE notifications SET state = $2, error = $3, attempts = $4, provider_id = $5, updated_at = $6, sent_at = $7, lease_until = $8 WHERE id = $1`
+
+func updateNotification(ctx context.Context, q querier, n *escalation.Notification) error {
+	_, err := q.ExecContext(ctx, updateNotificationSQL,
+		n.ID, string(n.State), n.Error, n.Attempts, n.ProviderID, millis(n.UpdatedAt), millis(n.SentAt), millis(n.LeaseUntil))
 	if err != nil {
 		return fmt.Errorf("update notification %s: %w", n.ID, err)
 	}
 	return nil
 }
 
-const insertNotificationSQL = `INSERT INTO notifications (` + notificationColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+// FinishNotifications implements escalation.Store: the outcomes of many sends in one transaction,
+// so that a burst of pages costs the database one commit, not one each.
+func (s *Escalations) FinishNotifications(ctx context.Context, ns []*escalation.Notification) error {
+	return s.db.inTx(ctx, func(tx *sql.Tx) error {
+		q := stmtQuerier{tx: tx, db: s.db}
+		for _, n := range ns {
+			if err := updateNotification(ctx, q, n); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ExpiredLeases implements escalation.Store.
+func (s *Escalations) ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]*escalation.Notification, error) {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT `+notificationColumns+` FROM notifications
+		WHERE state = 'pending' AND lease_until > 0 AND lease_until < $1 ORDER BY lease_until LIMIT $2`, millis(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list expired page leases: %w", err)
+	}
+	defer rows.Close()
+	var out []*escalation.Notification
+	for rows.Next() {
+		n, err := scanNotification(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// Claim implements escalation.Store: it moves the lease from what the caller read to until, only if
+// nobody else did so first.
+func (s *Escalations) Claim(ctx context.Context, n *escalation.Notification, until time.Time) (bool, error) {
+	res, err := s.db.write.ExecContext(ctx, `UPDATE notifications SET lease_until = $3 WHERE id = $1 AND state = 'pending' AND lease_until = $2`,
+		n.ID, millis(n.LeaseUntil), millis(until))
+	if err != nil {
+		return false, fmt.Errorf("claim notification %s: %w", n.ID, err)
+	}
+	k, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim notification %s: %w", n.ID, err)
+	}
+	if k == 1 {
+		n.LeaseUntil = until
+	}
+	return k == 1, nil
+}
+
+const insertNotificationSQL = `INSERT INTO notifications (` + notificationColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
 	ON CONFLICT (dedupe_key) DO NOTHING`
 
 // AddNotification implements escalation.Tx.
 func (t *alertTx) AddNotification(ctx context.Context, n *escalation.Notification) (bool, error) {
 	res, err := t.exec(ctx, insertNotificationSQL, n.ID, n.Key, n.AlertID, n.Epoch, n.Round, n.Step, n.Username, n.Method, n.To, string(n.State), n.Error, n.Attempts,
-		n.ProviderID, millis(n.DueAt), millis(n.CreatedAt), millis(n.UpdatedAt), millis(n.SentAt))
+		n.ProviderID, millis(n.DueAt), millis(n.CreatedAt), millis(n.UpdatedAt), millis(n.SentAt), millis(n.LeaseUntil))
 	if err != nil {
 		return false, fmt.Errorf("add notification: %w", err)
 	}
 	k, err := res.RowsAffected()
 	return k == 1, err
+}
+
+// UpdateNotification implements escalation.Tx.
+func (t *alertTx) UpdateNotification(ctx context.Context, n *escalation.Notification) error {
+	return updateNotification(ctx, stmtQuerier{tx: t.tx, db: t.db}, n)
+}
+
+// Config implements escalation.Tx: the on-call configuration read on this transaction's connection,
+// so that a transaction never waits for a second connection of the pool it holds one of.
+func (t *alertTx) Config() escalation.Config { return &OnCall{q: stmtQuerier{tx: t.tx, db: t.db}} }
+
+// stmtQuerier runs statements in a transaction, prepared once when they are hot queries.
+type stmtQuerier struct {
+	tx *sql.Tx
+	db *DB
+}
+
+func (q stmtQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := q.db.stmt(query); st != nil {
+		return q.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return q.tx.ExecContext(ctx, query, args...)
+}
+
+func (q stmtQuerier) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := q.db.stmt(query); st != nil {
+		return q.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return q.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (q stmtQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := q.db.stmt(query); st != nil {
+		return q.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return q.tx.QueryContext(ctx, query, args...)
 }

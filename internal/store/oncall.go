@@ -40,7 +40,7 @@ func getObject(ctx context.Context, q querier, kind, name string) (*Object, erro
 	o := Object{Kind: kind, Name: name}
 	var doc string
 	var updated int64
-	err := q.QueryRowContext(ctx, `SELECT doc, updated_at FROM oncall_objects WHERE kind = $1 AND name = $2`, kind, name).Scan(&doc, &updated)
+	err := q.QueryRowContext(ctx, getObjectSQL, kind, name).Scan(&doc, &updated)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fmt.Errorf("%s %q: %w", kind, name, ErrNoObject)
 	}

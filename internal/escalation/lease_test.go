@@ -1,0 +1,107 @@
+package escalation_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/tocsin-dev/tocsin/internal/alert"
+	"github.com/tocsin-dev/tocsin/internal/escalation"
+	"github.com/tocsin-dev/tocsin/internal/server"
+	"github.com/tocsin-dev/tocsin/internal/server/servertest"
+	"github.com/tocsin-dev/tocsin/internal/store/storetest"
+)
+
+// A process that commits a page due at once owns it for a lease and sends it right after the commit.
+// These tests leave pages in the database as a process that died before sending them would have
+// (pending, leased), and check that a live process sends each once when its lease runs out, and
+// cancels those whose alert no longer pages.
+
+func TestAPageWhoseProcessDiedGoesOutOnceWhenItsLeaseRunsOut(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		p := newPager(t)
+		env := servertest.StartWith(t, server.Config{Database: dsn, WebhookSecret: secret, PageLease: 2 * time.Second})
+		env.Apply(t, config(p, time.Hour))
+		ctx := context.Background()
+		live := createUnrouted(t, env, "lease-live")
+		acked := createUnrouted(t, env, "lease-acked")
+		if _, err := env.App.Alerts.Acknowledge(ctx, alert.Origin{Actor: alert.System}, alert.Ref{Type: alert.ByID, Value: acked.ID}); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		left := []*escalation.Notification{
+			// Its process died a while ago: its lease has run out.
+			orphan(live, 0, "alice@example.com", p.srv.URL+"/alice", now.Add(-time.Second)),
+			// Its process died just now: it goes out when the lease runs out, not before.
+			orphan(live, 1, "bob@example.com", p.srv.URL+"/bob", now.Add(1500*time.Millisecond)),
+			// Its alert was acknowledged meanwhile: nobody is paged.
+			orphan(acked, 0, "alice@example.com", p.srv.URL+"/alice", now.Add(-time.Second)),
+		}
+		esc := env.App.DB.Escalations(env.App.Queue)
+		err := esc.InTx(ctx, func(tx escalation.Tx) error {
+			for _, n := range left {
+				if _, err := tx.AddNotification(ctx, n); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+
+		first := p.waitFor(t, 1, 3*time.Second)
+		if first[0].User != "alice@example.com" || first[0].Alert != live.ID {
+			t.Fatalf("first page %+v, want alice about %s", first[0], live.ID)
+		}
+		if at := first[0].At; at.After(left[1].LeaseUntil) {
+			t.Errorf("the expired page came at %s, after the other lease ran out (%s)", at, left[1].LeaseUntil)
+		}
+		got := p.waitFor(t, 2, 5*time.Second)
+		if got[1].User != "bob@example.com" || got[1].At.Before(left[1].LeaseUntil) {
+			t.Errorf("second page %+v, want bob after %s", got[1], left[1].LeaseUntil)
+		}
+		time.Sleep(2500 * time.Millisecond) // longer than a lease: a page sent twice would show now
+		if n := len(p.list()); n != 2 {
+			t.Errorf("%d pages, want alice once and bob once: %+v", n, p.list())
+		}
+		states := map[string]escalation.State{}
+		for _, n := range left {
+			got, err := esc.Notification(ctx, n.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			states[n.AlertID+"/"+n.Username] = got.State
+		}
+		want := map[string]escalation.State{
+			live.ID + "/alice@example.com": escalation.Sent, live.ID + "/bob@example.com": escalation.Sent,
+			acked.ID + "/alice@example.com": escalation.Cancelled,
+		}
+		for k, s := range want {
+			if states[k] != s {
+				t.Errorf("notification %s is %s, want %s", k, states[k], s)
+			}
+		}
+	})
+}
+
+// createUnrouted makes an alert that routes to nobody, so that the only pages about it are the ones
+// the test leaves behind.
+func createUnrouted(t testing.TB, env *servertest.Env, alias string) *alert.Alert {
+	t.Helper()
+	res, err := env.App.Alerts.Create(context.Background(), alert.Origin{Actor: alert.Actor{Kind: alert.ActorIntegration, ID: "i", Name: "test"}},
+		alert.CreateRequest{Message: "orphaned page", Alias: alias})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Alert
+}
+
+func orphan(a *alert.Alert, step int, user, to string, leaseUntil time.Time) *escalation.Notification {
+	now := time.Now()
+	return &escalation.Notification{
+		ID: alert.NewID(), Key: a.ID + "/orphan/" + user, AlertID: a.ID, Epoch: a.EscalationEpoch, Step: step,
+		Username: user, Method: "webhook", To: to, State: escalation.Pending,
+		DueAt: now, CreatedAt: now, UpdatedAt: now, LeaseUntil: leaseUntil,
+	}
+}
