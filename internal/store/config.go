@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/tocsin-dev/tocsin/internal/escalation"
@@ -23,10 +24,61 @@ const (
 )
 
 // OnCall reads the stored on-call configuration; it implements escalation.Config.
-type OnCall struct{ q querier }
+type OnCall struct {
+	q querier
+	// cache, when set, keeps decoded objects across transactions while config_revision stays; rev
+	// is the revision this reader saw (0 until it looked).
+	cache *configCache
+	rev   int64
+}
 
 // OnCall returns the on-call configuration reader.
 func (db *DB) OnCall() *OnCall { return &OnCall{q: db.read} }
+
+// configCache is what the escalation engine decoded of the on-call configuration, good while
+// config_revision (bumped by triggers on every change, from any process) stays the same. Paging an
+// alert reads a team, a policy, a schedule and users: decoded once, not once per alert. The values
+// are shared, so they are only ever read.
+type configCache struct {
+	mu   sync.Mutex
+	rev  int64
+	objs map[string]any // kind NUL name → *T, or nil when not configured
+}
+
+const configRevisionSQL = `SELECT n FROM config_revision WHERE id = 1`
+
+// look returns the cached object of kind and name; found is false when it must be read.
+func (c *OnCall) look(ctx context.Context, kind, name string) (v any, found bool, err error) {
+	if c.cache == nil {
+		return nil, false, nil
+	}
+	if c.rev == 0 {
+		if err := c.q.QueryRowContext(ctx, configRevisionSQL).Scan(&c.rev); err != nil {
+			return nil, false, fmt.Errorf("read configuration revision: %w", err)
+		}
+	}
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	if c.cache.rev != c.rev {
+		if c.rev < c.cache.rev {
+			return nil, false, nil // this reader's view is older than the cache's: read, keep nothing
+		}
+		c.cache.rev, c.cache.objs = c.rev, map[string]any{}
+	}
+	v, found = c.cache.objs[kind+"\x00"+name]
+	return v, found, nil
+}
+
+func (c *OnCall) keep(kind, name string, v any) {
+	if c.cache == nil {
+		return
+	}
+	c.cache.mu.Lock()
+	defer c.cache.mu.Unlock()
+	if c.cache.rev == c.rev {
+		c.cache.objs[kind+"\x00"+name] = v
+	}
+}
 
 var _ escalation.Config = (*OnCall)(nil)
 
@@ -35,10 +87,22 @@ const (
 	integrationTeamSQL = `SELECT team FROM integrations WHERE id = $1`
 )
 
-func decode[T any](ctx context.Context, q querier, kind, name string) (*T, error) {
-	o, err := getObject(ctx, q, kind, name)
+func decode[T any](ctx context.Context, c *OnCall, kind, name string) (*T, error) {
+	notConfigured := fmt.Errorf("%s %q: %w", kind, name, escalation.ErrNotConfigured)
+	cached, found, err := c.look(ctx, kind, name)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		if cached == nil {
+			return nil, notConfigured
+		}
+		return cached.(*T), nil
+	}
+	o, err := getObject(ctx, c.q, kind, name)
 	if errors.Is(err, ErrNoObject) {
-		return nil, fmt.Errorf("%s %q: %w", kind, name, escalation.ErrNotConfigured)
+		c.keep(kind, name, nil)
+		return nil, notConfigured
 	}
 	if err != nil {
 		return nil, err
@@ -47,39 +111,53 @@ func decode[T any](ctx context.Context, q querier, kind, name string) (*T, error
 	if err := json.Unmarshal(o.Doc, v); err != nil {
 		return nil, fmt.Errorf("decode %s %q: %w", kind, name, err)
 	}
+	c.keep(kind, name, v)
 	return v, nil
 }
 
 // User implements escalation.Config.
 func (c *OnCall) User(ctx context.Context, name string) (*oncall.User, error) {
-	return decode[oncall.User](ctx, c.q, KindUser, name)
+	return decode[oncall.User](ctx, c, KindUser, name)
 }
 
 // Team implements escalation.Config.
 func (c *OnCall) Team(ctx context.Context, name string) (*oncall.Team, error) {
-	return decode[oncall.Team](ctx, c.q, KindTeam, name)
+	return decode[oncall.Team](ctx, c, KindTeam, name)
 }
 
 // Schedule implements escalation.Config.
 func (c *OnCall) Schedule(ctx context.Context, name string) (*oncall.Schedule, error) {
-	return decode[oncall.Schedule](ctx, c.q, KindSchedule, name)
+	return decode[oncall.Schedule](ctx, c, KindSchedule, name)
 }
 
 // Policy implements escalation.Config.
 func (c *OnCall) Policy(ctx context.Context, name string) (*oncall.EscalationPolicy, error) {
-	return decode[oncall.EscalationPolicy](ctx, c.q, KindEscalation, name)
+	return decode[oncall.EscalationPolicy](ctx, c, KindEscalation, name)
 }
 
 // IntegrationTeam implements escalation.Config.
 func (c *OnCall) IntegrationTeam(ctx context.Context, id string) (string, error) {
+	notConfigured := fmt.Errorf("integration %s: %w", id, escalation.ErrNotConfigured)
+	cached, found, err := c.look(ctx, "integration", id)
+	if err != nil {
+		return "", err
+	}
+	if found {
+		if cached == nil {
+			return "", notConfigured
+		}
+		return cached.(string), nil
+	}
 	var team string
-	err := c.q.QueryRowContext(ctx, integrationTeamSQL, id).Scan(&team)
+	err = c.q.QueryRowContext(ctx, integrationTeamSQL, id).Scan(&team)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("integration %s: %w", id, escalation.ErrNotConfigured)
+		c.keep("integration", id, nil)
+		return "", notConfigured
 	}
 	if err != nil {
 		return "", fmt.Errorf("read integration %s: %w", id, err)
 	}
+	c.keep("integration", id, team)
 	return team, nil
 }
 

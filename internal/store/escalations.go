@@ -169,7 +169,9 @@ func (t *alertTx) UpdateNotification(ctx context.Context, n *escalation.Notifica
 
 // Config implements escalation.Tx: the on-call configuration read on this transaction's connection,
 // so that a transaction never waits for a second connection of the pool it holds one of.
-func (t *alertTx) Config() escalation.Config { return &OnCall{q: stmtQuerier{tx: t.tx, db: t.db}} }
+func (t *alertTx) Config() escalation.Config {
+	return &OnCall{q: stmtQuerier{tx: t.tx, db: t.db}, cache: &t.db.config}
+}
 
 // stmtQuerier runs statements in a transaction, prepared once when they are hot queries.
 type stmtQuerier struct {

@@ -53,6 +53,13 @@ type DB struct {
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on write, by query text
+
+	// group shares one commit among transactions waiting for SQLite's writer; nil on PostgreSQL,
+	// whose transactions run side by side.
+	group *groupCommitter
+
+	// config is the escalation engine's cache of decoded on-call objects.
+	config configCache
 }
 
 // stmt returns query prepared on the writer pool, or nil when it is not one of the prepared queries.
@@ -140,7 +147,9 @@ func openSQLite(file string) (*DB, error) {
 	}
 	read.SetMaxOpenConns(4)
 	read.SetMaxIdleConns(4)
-	return &DB{dialect: SQLite, write: write, read: read}, nil
+	db := &DB{dialect: SQLite, write: write, read: read}
+	db.group = newGroupCommitter(db)
+	return db, nil
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
@@ -179,6 +188,9 @@ func (db *DB) PgxPool() *pgxpool.Pool { return db.pool }
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	if db.group != nil {
+		db.group.close()
+	}
 	db.stmtMu.Lock()
 	for _, st := range db.stmts {
 		st.Close()
@@ -300,6 +312,14 @@ func isRetryable(err error) bool {
 }
 
 func (db *DB) inTxOnce(ctx context.Context, fn func(*sql.Tx) error) error {
+	if db.group != nil {
+		return db.group.run(ctx, fn)
+	}
+	return db.inTxAlone(ctx, fn)
+}
+
+// inTxAlone runs fn in a transaction of its own.
+func (db *DB) inTxAlone(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
