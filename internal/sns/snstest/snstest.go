@@ -5,6 +5,12 @@
 //
 // Point an sns.Verifier at a Server with VerifierOptions (its host in the allow list, its CA as an extra
 // root). Tests use NewServer; programs use New and Close.
+//
+// A program that signs for a tocsin started separately (a load generator, a crash test that restarts
+// tocsin, a script) sets Config.Dir and Config.Addr: the CA and the signing key are then kept in Dir
+// and reused by every later Server on that Dir, and the certificate is served on a fixed address, so
+// tocsin can be started once with --sns-cert-hosts ADDR --sns-ca-file DIR/ca.pem and keep trusting
+// every Server started after it.
 package snstest
 
 import (
@@ -32,6 +38,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,7 +58,25 @@ type Config struct {
 
 	// Region and Account shape the ARNs the helpers make up. Defaults us-east-1 and 123456789012.
 	Region, Account string
+
+	// Dir, when set, keeps the CA and the message signing key in files there: CAFileName (the CA
+	// certificate, for --sns-ca-file), CAKeyFileName and SigningKeyFileName (private keys, mode 0600).
+	// The first Server on a Dir makes them (and the directory, mode 0700); later ones load them, so a
+	// verifier that trusts ca.pem trusts every Server on the Dir. The signing and TLS certificates
+	// are issued afresh from that CA each time. Empty means a throwaway CA in memory.
+	Dir string
+
+	// Addr is the address to serve on, e.g. "127.0.0.1:8443", so that the allow list of a verifier
+	// started earlier (--sns-cert-hosts) names it. Empty means a free port on 127.0.0.1.
+	Addr string
 }
+
+// The files of Config.Dir.
+const (
+	CAFileName         = "ca.pem"
+	CAKeyFileName      = "ca-key.pem"
+	SigningKeyFileName = "signing-key.pem"
+)
 
 // Server is a fake SNS endpoint: it serves the signing certificate, answers SubscribeURL and
 // UnsubscribeURL visits like SNS, and counts every request it gets.
@@ -63,6 +88,7 @@ type Server struct {
 	key     *rsa.PrivateKey
 	certPEM []byte
 	certURL string
+	caFile  string
 
 	requests      atomic.Int64
 	certFetches   atomic.Int64
@@ -94,32 +120,35 @@ func New(cfg Config) (*Server, error) {
 		cfg.CertNotAfter = now.Add(365 * 24 * time.Hour)
 	}
 
-	// The CA and the TLS key are ECDSA because RSA key generation is slow, especially under -race;
-	// only the message signing key has to be RSA, as SNS's is.
-	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	keys, err := loadOrMakeKeys(cfg.Dir, now)
 	if err != nil {
-		return nil, fmt.Errorf("snstest: CA key: %w", err)
+		return nil, err
 	}
-	caTmpl := &x509.Certificate{
-		SerialNumber:          serial(),
-		Subject:               pkix.Name{CommonName: "tocsin snstest CA", Organization: []string{"tocsin tests"}},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.Add(10 * 365 * 24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
+	ca, caKey, caDER, signKey := keys.ca, keys.caKey, keys.ca.Raw, keys.signKey
+
+	ips := []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback}
+	var ln net.Listener
+	if cfg.Addr != "" {
+		host, _, err := net.SplitHostPort(cfg.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("snstest: Addr %q: %w", cfg.Addr, err)
+		}
+		if ip := net.ParseIP(host); ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
+			ips = append(ips, ip) // so that the TLS certificate names the address it is reached at
+		}
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return nil, fmt.Errorf("snstest: listen on %s: %w", cfg.Addr, err)
+		}
 	}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		return nil, fmt.Errorf("snstest: CA certificate: %w", err)
-	}
-	ca, err := x509.ParseCertificate(caDER)
-	if err != nil {
-		return nil, fmt.Errorf("snstest: CA certificate: %w", err)
+	closeListener := func() {
+		if ln != nil {
+			_ = ln.Close()
+		}
 	}
 
 	tlsKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
+		closeListener()
 		return nil, fmt.Errorf("snstest: TLS key: %w", err)
 	}
 	tlsDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
@@ -129,17 +158,14 @@ func New(cfg Config) (*Server, error) {
 		NotAfter:     now.Add(10 * 365 * 24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+		IPAddresses:  ips,
 		DNSNames:     []string{"localhost"},
 	}, ca, &tlsKey.PublicKey, caKey)
 	if err != nil {
+		closeListener()
 		return nil, fmt.Errorf("snstest: TLS certificate: %w", err)
 	}
 
-	signKey, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, fmt.Errorf("snstest: signing key: %w", err)
-	}
 	signDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: "sns.amazonaws.com", Organization: []string{"tocsin tests"}},
@@ -148,6 +174,7 @@ func New(cfg Config) (*Server, error) {
 		KeyUsage:     x509.KeyUsageDigitalSignature | x509.KeyUsageKeyEncipherment,
 	}, ca, &signKey.PublicKey, caKey)
 	if err != nil {
+		closeListener()
 		return nil, fmt.Errorf("snstest: signing certificate: %w", err)
 	}
 
@@ -158,6 +185,9 @@ func New(cfg Config) (*Server, error) {
 		key:     signKey,
 		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: signDER}),
 		tokens:  make(map[string]string),
+	}
+	if cfg.Dir != "" {
+		s.caFile = filepath.Join(cfg.Dir, CAFileName)
 	}
 	certPath := "/SimpleNotificationService-" + randomHex(16) + ".pem"
 	s.mux.HandleFunc("GET "+certPath, func(w http.ResponseWriter, _ *http.Request) {
@@ -171,6 +201,10 @@ func New(cfg Config) (*Server, error) {
 		s.requests.Add(1)
 		s.mux.ServeHTTP(w, r)
 	}))
+	if ln != nil {
+		_ = s.srv.Listener.Close() // httptest's own, on a free port: replaced before Start, as documented
+		s.srv.Listener = ln
+	}
 	s.srv.TLS = &tls.Config{
 		Certificates: []tls.Certificate{{Certificate: [][]byte{tlsDER, caDER}, PrivateKey: tlsKey}},
 		MinVersion:   tls.VersionTLS12,
@@ -202,6 +236,10 @@ func (s *Server) Host() string { return s.srv.Listener.Addr().String() }
 
 // CAPEM is the test CA certificate that issued both the TLS and the signing certificate.
 func (s *Server) CAPEM() []byte { return bytes.Clone(s.caPEM) }
+
+// CAFile is the path of the CA certificate in Config.Dir (what tocsin's --sns-ca-file names), or ""
+// when the Server has no Dir.
+func (s *Server) CAFile() string { return s.caFile }
 
 // CertURL is where the signing certificate is served, the SigningCertURL of signed messages.
 func (s *Server) CertURL() string { return s.certURL }
