@@ -16,6 +16,10 @@ type Occurrence struct {
 	CloseAlias string
 	// CloseNote says why, e.g. "Security Hub: workflow status RESOLVED"; it becomes a note.
 	CloseNote string
+	// CloseVersion is the source's version of the record that says it is over (Security Hub: the
+	// finding's UpdatedAt). The alert keeps it, so that an older report of the record that arrives
+	// late (SNS does not keep order, and retries) is seen as not news instead of opening a new alert.
+	CloseVersion int64
 }
 
 // IngestResult counts what an Ingest did.
@@ -113,6 +117,9 @@ func (s *Service) ingestOnce(ctx context.Context, o Origin, key string, items []
 			a, err := tx.OpenByAlias(ctx, it.CloseAlias)
 			if errors.Is(err, ErrNotFound) {
 				res.Ignored++
+				if err := keepVersion(ctx, tx, it); err != nil {
+					return err
+				}
 				continue
 			}
 			if err != nil {
@@ -120,6 +127,7 @@ func (s *Service) ingestOnce(ctx context.Context, o Origin, key string, items []
 			}
 			text := closeAlert(a, now, o)
 			a.UpdatedAt = now
+			a.SourceVersion = max(a.SourceVersion, it.CloseVersion)
 			if err := tx.Update(ctx, a); err != nil {
 				return err
 			}
@@ -134,6 +142,23 @@ func (s *Service) ingestOnce(ctx context.Context, o Origin, key string, items []
 		return nil
 	})
 	return res, created, err
+}
+
+// keepVersion gives the alias's latest (closed) alert the version of a close that found nothing
+// open, so that reports older than the close stay quiet.
+func keepVersion(ctx context.Context, tx Tx, it Occurrence) error {
+	if it.CloseVersion == 0 {
+		return nil
+	}
+	last, err := tx.LatestByAlias(ctx, it.CloseAlias)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil || last.SourceVersion >= it.CloseVersion {
+		return err
+	}
+	last.SourceVersion = it.CloseVersion
+	return tx.Update(ctx, last)
 }
 
 // notNews reports whether req reports a version of its source record that the alias's latest alert

@@ -59,3 +59,50 @@ func TestIngestAppliesAMessageOnceAndAllOfItTogether(t *testing.T) {
 		}
 	})
 }
+
+// SNS does not keep order and a sender retries, so a report of a finding can arrive after the report
+// that resolved it. Only what is newer than the resolve may open a new alert.
+func TestAReportOlderThanTheResolveThatClosedItsAlertOpensNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		svc, _ := setup(t, dsn)
+		ctx := context.Background()
+		report := func(key string, version int64) alert.IngestResult {
+			t.Helper()
+			res, err := svc.Ingest(ctx, api, key, []alert.Occurrence{{Create: &alert.CreateRequest{Message: "finding", Alias: "late-f", SourceVersion: version}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		resolve := func(key, alias string, version int64) alert.IngestResult {
+			t.Helper()
+			res, err := svc.Ingest(ctx, api, key, []alert.Occurrence{{CloseAlias: alias, CloseNote: "resolved", CloseVersion: version}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return res
+		}
+		steps := []struct {
+			name string
+			do   func() alert.IngestResult
+			want alert.IngestResult
+		}{
+			{"the finding", func() alert.IngestResult { return report("m1", 100) }, alert.IngestResult{Created: 1}},
+			{"its resolve", func() alert.IngestResult { return resolve("m2", "late-f", 300) }, alert.IngestResult{Closed: 1}},
+			{"an update made before the resolve, late", func() alert.IngestResult { return report("m3", 200) }, alert.IngestResult{Quiet: 1}},
+			{"the finding active again after the resolve", func() alert.IngestResult { return report("m4", 400) }, alert.IngestResult{Created: 1}},
+			{"a resolve of a finding already closed by hand", func() alert.IngestResult {
+				if _, err := svc.Close(ctx, alice, alert.Ref{Type: alert.ByAlias, Value: "late-f"}); err != nil {
+					t.Fatal(err)
+				}
+				return resolve("m5", "late-f", 600)
+			}, alert.IngestResult{Ignored: 1}},
+			{"an update older than that resolve, late", func() alert.IngestResult { return report("m6", 500) }, alert.IngestResult{Quiet: 1}},
+		}
+		for _, s := range steps {
+			if got := s.do(); got != s.want {
+				t.Errorf("%s: %+v, want %+v", s.name, got, s.want)
+			}
+		}
+	})
+}

@@ -66,7 +66,7 @@ func (d Decision) Occurrence() (o alert.Occurrence, ok bool) {
 		req := d.Request
 		return alert.Occurrence{Create: &req}, true
 	case ActionClose:
-		return alert.Occurrence{CloseAlias: d.Alias, CloseNote: d.Reason}, true
+		return alert.Occurrence{CloseAlias: d.Alias, CloseNote: d.Reason, CloseVersion: Version(d.UpdatedAt)}, true
 	}
 	return alert.Occurrence{}, false
 }

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -258,14 +259,42 @@ func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Que
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	oc := db.OnCall()
-	sender := &notify.Sender{Channels: channels, People: func(ctx context.Context, username string) string {
-		if u, err := oc.User(ctx, username); err == nil {
-			return u.FullName
-		}
-		return ""
-	}, Links: pageLinks(cfg.BaseURL, links, cfg.Log), History: db.Escalations(nil)}
+	sender := &notify.Sender{Channels: channels, People: fullNames(db.OnCall(), time.Minute),
+		Links: pageLinks(cfg.BaseURL, links, cfg.Log), History: db.Escalations(nil)}
 	return escalation.NewEngine(db.Escalations(q), sender, cfg.Log, escalation.Options{Lease: cfg.PageLease}), channels, closeChannels, nil
+}
+
+// fullNames looks up the full names pages greet people by, keeping each for ttl: a page should not
+// wait for a database connection, under load, for a courtesy, and a renamed user is greeted by the
+// new name a minute later at most.
+func fullNames(oc *store.OnCall, ttl time.Duration) func(ctx context.Context, username string) string {
+	type entry struct {
+		name string
+		at   time.Time
+	}
+	var (
+		mu    sync.Mutex
+		names = map[string]entry{}
+	)
+	return func(ctx context.Context, username string) string {
+		mu.Lock()
+		e, ok := names[username]
+		mu.Unlock()
+		if ok && time.Since(e.at) < ttl {
+			return e.name
+		}
+		e = entry{at: time.Now()}
+		if u, err := oc.User(ctx, username); err == nil {
+			e.name = u.FullName
+		}
+		mu.Lock()
+		if len(names) > 10000 {
+			clear(names) // a bound, not a policy: there are rarely this many people on call
+		}
+		names[username] = e
+		mu.Unlock()
+		return e.name
+	}
 }
 
 // TestNotification sends a test page to every contact of a user, each attempt bounded by timeout:
