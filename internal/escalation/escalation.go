@@ -4,12 +4,14 @@
 // when the policy repeats.
 //
 // Steps that are due fire in the transaction that makes them due: the first step of a new alert in
-// the alert's create transaction (Begin), each later one in the job that fires the step before it.
-// A step due later is a durable job scheduled for the moment it is due, enqueued in the same
-// transaction. Each job re-reads the alert and does nothing when the alert was acknowledged, closed,
-// snoozed, or restarted since the job was made (its epoch is stale). Each page is a notification row
-// with a unique key (alert, epoch, round, step, user, contact), so a retried job, a restarted process
-// or a second replica never pages the same person twice for the same step.
+// the alert's create transaction (Begin), each later one with the step before it. A step due later
+// is a row scheduled for the moment it is due, in the same transaction; every replica polls the due
+// rows (an index range, ten times a second), claims one with a lease and fires it, deleting the row
+// in the step's transaction (steps.go). A step re-reads the alert and does nothing when the alert was
+// acknowledged, closed, snoozed, or restarted since the step was scheduled (its epoch is stale).
+// Each page is a notification row with a unique key (alert, epoch, round, step, user, contact), so a
+// retried step, a restarted process or a second replica never pages the same person twice for the
+// same step.
 //
 // A page due at once does not wait for the job queue: it is committed leased to the process that
 // made it, which sends it as soon as the transaction commits (pager.go). Should that process die
@@ -113,6 +115,11 @@ type Tx interface {
 	// AddNotification stores n unless a notification with its Key exists; it reports whether it did.
 	AddNotification(ctx context.Context, n *Notification) (bool, error)
 	UpdateNotification(ctx context.Context, n *Notification) error
+	// ScheduleStep stores a step to fire at at, unless that step (same alert, epoch, round and step)
+	// is scheduled already.
+	ScheduleStep(ctx context.Context, args StepArgs, at time.Time) error
+	// DoneStep deletes a scheduled step: it commits with what the step did, so a step fires once.
+	DoneStep(ctx context.Context, key string) error
 	// Config reads the on-call configuration on the transaction's own connection: a transaction that
 	// waited for a second connection of the pool it holds one of could starve the pool under load.
 	Config() Config
@@ -131,7 +138,27 @@ type Store interface {
 	ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]*Notification, error)
 	// Claim moves n's lease to until, unless someone else changed it since n was read.
 	Claim(ctx context.Context, n *Notification, until time.Time) (bool, error)
+	// DueSteps lists up to limit scheduled steps due at now that nobody holds.
+	DueSteps(ctx context.Context, now time.Time, limit int) ([]DueStep, error)
+	// ClaimStep leases a due step until until, unless someone else changed its lease since it was read.
+	ClaimStep(ctx context.Context, s DueStep, until time.Time) (bool, error)
+	// RetryStep counts a failed attempt at a step and holds it back until notBefore.
+	RetryStep(ctx context.Context, key string, attempts int, notBefore time.Time) error
+	// DropStep deletes a step that failed too often.
+	DropStep(ctx context.Context, key string) error
 }
+
+// DueStep is a scheduled step as the store keeps it.
+type DueStep struct {
+	Key        string
+	Args       StepArgs
+	DueAt      time.Time
+	LeaseUntil time.Time
+	Attempts   int
+}
+
+// Key names a step: it is scheduled, and fires, once.
+func (a StepArgs) Key() string { return fmt.Sprintf("%s/%d/%d/%d", a.AlertID, a.Epoch, a.Round, a.Step) }
 
 // StepArgs fires one step of an alert's escalation.
 type StepArgs struct {
@@ -264,7 +291,7 @@ func (e *Engine) begin(ctx context.Context, tx Tx, a *alert.Alert, epoch int, ba
 	return e.fireDue(ctx, tx, dir, a, StepArgs{AlertID: a.ID, Epoch: epoch, Step: 0, Base: base.UnixMilli(), Policy: p}, now, due)
 }
 
-// Step fires one step from the job queue, and the steps after it that are due by now.
+// Step fires one scheduled step (see steps.go), and the steps after it that are due by now.
 func (e *Engine) Step(ctx context.Context, args StepArgs) error {
 	p := args.Policy
 	if p == nil || args.Step >= len(p.Rules) {
@@ -273,6 +300,9 @@ func (e *Engine) Step(ctx context.Context, args StepArgs) error {
 	var due []page
 	err := e.store.InTx(ctx, func(tx Tx) error {
 		due = due[:0]
+		if err := tx.DoneStep(ctx, args.Key()); err != nil {
+			return err
+		}
 		a, ok, err := lockLive(ctx, tx, args.AlertID, args.Epoch)
 		if !ok {
 			return err
@@ -295,12 +325,12 @@ func (e *Engine) Step(ctx context.Context, args StepArgs) error {
 }
 
 // fireDue fires args' step and the ones after it while they are due at now, and schedules the first
-// that is not as a job.
+// that is not.
 func (e *Engine) fireDue(ctx context.Context, tx Tx, dir Directory, a *alert.Alert, args StepArgs, now time.Time, due *[]page) error {
 	for {
 		at := time.UnixMilli(args.Base).Add(args.Policy.Rules[args.Step].Delay)
 		if at.After(now) {
-			return tx.Enqueue(ctx, args, at)
+			return tx.ScheduleStep(ctx, args, at)
 		}
 		if err := e.fire(ctx, tx, dir, a, args, now, due); err != nil {
 			return err

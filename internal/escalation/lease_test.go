@@ -105,3 +105,39 @@ func orphan(a *alert.Alert, step int, user, to string, leaseUntil time.Time) *es
 		DueAt: now, CreatedAt: now, UpdatedAt: now, LeaseUntil: leaseUntil,
 	}
 }
+
+func TestAStepWhoseProcessDiedFiresOnceWhenItsLeaseRunsOut(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		p := newPager(t)
+		env := servertest.StartWith(t, server.Config{Database: dsn, WebhookSecret: secret, PageLease: 2 * time.Second})
+		env.Apply(t, config(p, time.Hour))
+		ctx := context.Background()
+		a := createUnrouted(t, env, "step-lease")
+		esc := env.App.DB.Escalations(env.App.Queue)
+		// A process scheduled the policy's second step, claimed it when it came due, and died.
+		policy := &escalation.Policy{Name: "secops-escalation", Rules: []escalation.Rule{
+			{Target: escalation.Target{User: "alice@example.com"}},
+			{Delay: time.Minute, Target: escalation.Target{User: "bob@example.com"}},
+		}}
+		step := escalation.StepArgs{AlertID: a.ID, Epoch: a.EscalationEpoch, Step: 1, Base: time.Now().Add(-time.Minute).UnixMilli(), Policy: policy}
+		err := esc.InTx(ctx, func(tx escalation.Tx) error { return tx.ScheduleStep(ctx, step, time.Now().Add(-time.Second)) })
+		if err != nil {
+			t.Fatal(err)
+		}
+		claimedUntil := time.Now().Add(1500 * time.Millisecond)
+		if ok, err := esc.ClaimStep(ctx, escalation.DueStep{Key: step.Key()}, claimedUntil); err != nil || !ok {
+			t.Fatalf("claim: %v %v", ok, err)
+		}
+		got := p.waitFor(t, 1, 5*time.Second)
+		if got[0].User != "bob@example.com" || got[0].Step != 2 || got[0].At.Before(claimedUntil) {
+			t.Errorf("page %+v, want bob for step 2 after %s", got[0], claimedUntil)
+		}
+		time.Sleep(2500 * time.Millisecond)
+		if n := len(p.list()); n != 1 {
+			t.Errorf("%d pages, want the step to fire once: %+v", n, p.list())
+		}
+		if due, err := esc.DueSteps(ctx, time.Now().Add(time.Hour), 10); err != nil || len(due) != 0 {
+			t.Errorf("steps left after firing: %+v %v", due, err)
+		}
+	})
+}

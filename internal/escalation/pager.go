@@ -21,6 +21,8 @@ type Options struct {
 	Senders int
 	// SweepEvery is how often the engine looks for pages whose lease ran out.
 	SweepEvery time.Duration
+	// StepWorkers is how many scheduled steps fire at once.
+	StepWorkers int
 }
 
 func (o *Options) defaults() {
@@ -35,6 +37,9 @@ func (o *Options) defaults() {
 	}
 	if o.SweepEvery <= 0 {
 		o.SweepEvery = time.Second
+	}
+	if o.StepWorkers <= 0 {
+		o.StepWorkers = 4
 	}
 }
 
@@ -62,8 +67,9 @@ type pager struct {
 	inflight map[string]struct{}
 }
 
-// Run sends pages due at once until ctx ends; then it sends what is already queued, records it, and
-// returns. Without Run, such pages are left to the job queue.
+// Run sends pages due at once and fires scheduled steps as they come due, until ctx ends; then it
+// sends what is already queued, records it, and returns. Without Run, pages due at once are left to
+// the job queue, and scheduled steps wait.
 func (e *Engine) Run(ctx context.Context) {
 	p := &pager{
 		queue:    make(chan page, pagerQueue),
@@ -94,6 +100,7 @@ func (e *Engine) Run(ctx context.Context) {
 	}
 	rest.Go(func() { e.record(work, p) })
 	rest.Go(func() { e.sweep(ctx, p) })
+	rest.Go(func() { e.runSteps(ctx) })
 	e.pager.Store(p)
 	<-ctx.Done()
 	e.pager.Store(nil)

@@ -367,7 +367,7 @@ const (
 
 // hotQueries are the statements every create, action and intake message runs.
 func (db *DB) hotQueries() []string {
-	q := []string{insertAlertSQL, updateAlertSQL, db.openByAliasSQL(), db.latestByAliasSQL(), db.nextTinyIDSQL(), insertNoteSQL, insertLogSQL, insertRequestSQL, rememberSQL, insertNotificationSQL, getObjectSQL, integrationTeamSQL, updateNotificationSQL, configRevisionSQL}
+	q := []string{insertAlertSQL, updateAlertSQL, db.openByAliasSQL(), db.latestByAliasSQL(), db.nextTinyIDSQL(), insertNoteSQL, insertLogSQL, insertRequestSQL, rememberSQL, insertNotificationSQL, getObjectSQL, integrationTeamSQL, updateNotificationSQL, configRevisionSQL, scheduleStepSQL, doneStepSQL}
 	for _, t := range []alert.IdentifierType{alert.ByID, alert.ByTiny, alert.ByAlias} {
 		cond, _, _ := where(alert.Ref{Type: t, Value: "1"})
 		q = append(q, `SELECT `+alertColumns+` FROM alerts WHERE `+cond+db.forUpdate())

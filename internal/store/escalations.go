@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -198,4 +199,87 @@ func (q stmtQuerier) QueryContext(ctx context.Context, query string, args ...any
 		return q.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
 	return q.tx.QueryContext(ctx, query, args...)
+}
+
+const (
+	scheduleStepSQL = `INSERT INTO escalation_steps (step_key, alert_id, args, due_at) VALUES ($1, $2, $3, $4) ON CONFLICT (step_key) DO NOTHING`
+	doneStepSQL     = `DELETE FROM escalation_steps WHERE step_key = $1`
+)
+
+// ScheduleStep implements escalation.Tx.
+func (t *alertTx) ScheduleStep(ctx context.Context, args escalation.StepArgs, at time.Time) error {
+	b, err := json.Marshal(args)
+	if err != nil {
+		return fmt.Errorf("encode escalation step: %w", err)
+	}
+	if _, err := t.exec(ctx, scheduleStepSQL, args.Key(), args.AlertID, string(b), millis(at)); err != nil {
+		return fmt.Errorf("schedule escalation step %s: %w", args.Key(), err)
+	}
+	return nil
+}
+
+// DoneStep implements escalation.Tx.
+func (t *alertTx) DoneStep(ctx context.Context, key string) error {
+	if _, err := t.exec(ctx, doneStepSQL, key); err != nil {
+		return fmt.Errorf("delete escalation step %s: %w", key, err)
+	}
+	return nil
+}
+
+// DueSteps implements escalation.Store.
+func (s *Escalations) DueSteps(ctx context.Context, now time.Time, limit int) ([]escalation.DueStep, error) {
+	rows, err := s.db.read.QueryContext(ctx, `SELECT step_key, args, due_at, lease_until, attempts FROM escalation_steps
+		WHERE due_at <= $1 AND lease_until < $1 ORDER BY due_at LIMIT $2`, millis(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("list due escalation steps: %w", err)
+	}
+	defer rows.Close()
+	var out []escalation.DueStep
+	for rows.Next() {
+		var (
+			d          escalation.DueStep
+			args       string
+			due, lease int64
+		)
+		if err := rows.Scan(&d.Key, &args, &due, &lease, &d.Attempts); err != nil {
+			return nil, fmt.Errorf("read due escalation step: %w", err)
+		}
+		if err := json.Unmarshal([]byte(args), &d.Args); err != nil {
+			return nil, fmt.Errorf("decode escalation step %s: %w", d.Key, err)
+		}
+		d.DueAt, d.LeaseUntil = fromMillis(due), fromMillis(lease)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// ClaimStep implements escalation.Store.
+func (s *Escalations) ClaimStep(ctx context.Context, d escalation.DueStep, until time.Time) (bool, error) {
+	res, err := s.db.write.ExecContext(ctx, `UPDATE escalation_steps SET lease_until = $3 WHERE step_key = $1 AND lease_until = $2`,
+		d.Key, millis(d.LeaseUntil), millis(until))
+	if err != nil {
+		return false, fmt.Errorf("claim escalation step %s: %w", d.Key, err)
+	}
+	k, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("claim escalation step %s: %w", d.Key, err)
+	}
+	return k == 1, nil
+}
+
+// RetryStep implements escalation.Store.
+func (s *Escalations) RetryStep(ctx context.Context, key string, attempts int, notBefore time.Time) error {
+	if _, err := s.db.write.ExecContext(ctx, `UPDATE escalation_steps SET attempts = $2, lease_until = $3 WHERE step_key = $1`,
+		key, attempts, millis(notBefore)); err != nil {
+		return fmt.Errorf("hold back escalation step %s: %w", key, err)
+	}
+	return nil
+}
+
+// DropStep implements escalation.Store.
+func (s *Escalations) DropStep(ctx context.Context, key string) error {
+	if _, err := s.db.write.ExecContext(ctx, doneStepSQL, key); err != nil {
+		return fmt.Errorf("delete escalation step %s: %w", key, err)
+	}
+	return nil
 }
