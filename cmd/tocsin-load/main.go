@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -30,6 +31,9 @@ Usage:
   tocsin-load [flags]
         serve the signing certificate and an SMTP sink, send findings, wait for their pages,
         and print a report
+  tocsin-load plot --samples FILE.csv --out FILE.png [--title TITLE]
+        draw the samples a run wrote with --samples as a PNG: RSS, goroutines, CPU (cores)
+        and throughput (requests acknowledged and emails a second) against time, restarts marked
 
 Run "tocsin-load -h" for the flags.
 `
@@ -107,6 +111,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == "init" {
 		return initCmd(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "plot" {
+		return plotCmd(args[1:], stdout, stderr)
+	}
 	fs, o := flags("tocsin-load", stderr, false)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage+"\nFlags:\n")
@@ -147,6 +154,45 @@ func initCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("the CA file's path: %w", err)
 	}
 	fmt.Fprintln(stdout, shellJoin(load.ServeFlags(o.certAddr, caFile, smtpURL(o.smtpAddr), o.smtpFrom)))
+	return nil
+}
+
+// plotCmd draws a samples CSV as a PNG.
+func plotCmd(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tocsin-load plot", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	samples := fs.String("samples", "", "the samples CSV a run wrote with --samples")
+	out := fs.String("out", "", "the PNG file to write")
+	title := fs.String("title", "", `title of the plot (default: "tocsin-load samples: " and the CSV's name)`)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *samples == "" || *out == "" {
+		return errors.New("plot: --samples and --out are required")
+	}
+	if *title == "" {
+		*title = "tocsin-load samples: " + filepath.Base(*samples)
+	}
+	f, err := os.Open(*samples)
+	if err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	defer f.Close()
+	xs, err := load.ReadSamplesCSV(f)
+	if err != nil {
+		return fmt.Errorf("plot: %s: %w", *samples, err)
+	}
+	var png bytes.Buffer // drawn whole before the file is written, so that a failure leaves none
+	if err := load.Plot(&png, xs, *title); err != nil {
+		return fmt.Errorf("plot: %s: %w", *samples, err)
+	}
+	if err := os.WriteFile(*out, png.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d samples\n", *out, len(xs))
 	return nil
 }
 

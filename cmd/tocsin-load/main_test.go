@@ -5,13 +5,17 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"image"
+	"image/png"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/tocsin-dev/tocsin/internal/load"
 	"github.com/tocsin-dev/tocsin/internal/sns"
 )
 
@@ -121,5 +125,79 @@ func TestARunWritesItsReportTheJSONResultAndTheSamples(t *testing.T) {
 	rows, err := csv.NewReader(f).ReadAll()
 	if err != nil || len(rows) < 2 || rows[0][0] != "unix_time" || rows[1][4] != "12" {
 		t.Errorf("samples %q, %v", rows, err)
+	}
+}
+
+func TestPlotDrawsASamplesCSVAsAPNG(t *testing.T) {
+	dir := t.TempDir()
+	start := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	var samples []load.Sample
+	for i := range 300 {
+		pid, cpu := 100, 0.4*float64(i)
+		if i >= 150 {
+			pid, cpu = 200, 0.4*float64(i-150)
+		}
+		samples = append(samples, load.Sample{At: start.Add(time.Duration(i) * time.Second), Elapsed: float64(i), PID: pid,
+			RSS: 50 << 20, CPU: cpu, Goroutines: 95, Acked: 200 * int64(i), Emails: 190 * int64(i)})
+	}
+	var csvText bytes.Buffer
+	if err := (&load.Result{Samples: samples}).WriteSamplesCSV(&csvText); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, text string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	good := write("samples.csv", csvText.String())
+	out := filepath.Join(dir, "plot.png")
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"plot", "--samples", good, "--out", out, "--title", "five minutes"}, &stdout, &stderr); err != nil {
+		t.Fatalf("plot: %v\n%s", err, stderr.String())
+	}
+	if want := "wrote " + out + ": 300 samples\n"; stdout.String() != want {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Bounds() != image.Rect(0, 0, 1200, 900) {
+		t.Errorf("bounds %v", img.Bounds())
+	}
+
+	lines := strings.Split(csvText.String(), "\n")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no --out", []string{"--samples", good}, "--samples and --out are required"},
+		{"no --samples", []string{"--out", filepath.Join(dir, "a.png")}, "--samples and --out are required"},
+		{"an extra argument", []string{"--samples", good, "--out", filepath.Join(dir, "a.png"), "more"}, `unexpected argument "more"`},
+		{"no such file", []string{"--samples", filepath.Join(dir, "none.csv"), "--out", filepath.Join(dir, "a.png")}, "none.csv"},
+		{"a bad row", []string{"--samples", write("bad.csv", strings.Join(lines[:3], "\n")+"\n1,2,3,4,5,6,7,x\n"), "--out", filepath.Join(dir, "a.png")},
+			`bad.csv: load: samples line 4: pid "x"`},
+		{"one sample", []string{"--samples", write("one.csv", strings.Join(lines[:2], "\n")+"\n"), "--out", filepath.Join(dir, "a.png")},
+			"one.csv: load: a plot needs at least 2 samples, got 1"},
+		{"an unwritable output", []string{"--samples", good, "--out", filepath.Join(dir, "no", "such", "dir.png")}, "dir.png"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), append([]string{"plot"}, tc.args...), &stdout, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one with %q", err, tc.want)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "a.png")); err == nil {
+				t.Error("a PNG was written")
+			}
+		})
 	}
 }

@@ -81,6 +81,8 @@ func (s *Service) ingestOnce(ctx context.Context, o Origin, key string, items []
 		created []CreateResult
 	)
 	err := s.store.InTx(ctx, func(tx Tx) error {
+		// The store may run this again after a deadlock: only the attempt that commits counts.
+		res, created = IngestResult{}, nil
 		now := s.now()
 		if key != "" {
 			fresh, err := tx.Remember(ctx, o.Actor.ID, key, now)

@@ -586,7 +586,7 @@ func stages(b *testing.B, env *servertest.Env, run *pageRun, ids []string) {
 		slices.Sort(d)
 		return fmt.Sprintf("p50 %s p99 %s", d[len(d)/2].Round(time.Millisecond), d[(len(d)-1)*99/100].Round(time.Millisecond))
 	}
-	b.Logf("stages of %d findings: POST→alert %s | alert→page record (escalate+step jobs) %s | record→sent (notify job+SMTP) %s",
+	b.Logf("stages of %d findings: POST→alert %s | alert→page record (first step) %s | record→sent (SMTP) %s",
 		len(intake), f(intake), f(toStep), f(toSent))
 }
 

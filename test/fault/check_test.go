@@ -134,6 +134,9 @@ func check(t *testing.T, dsn string, res *load.Result, sink *load.Sink, steps in
 		time.Now().Add(-pageLease).UnixMilli()).Scan(&v.Pending); err != nil {
 		t.Fatal(err)
 	}
+	if v.Pending > 0 {
+		logPending(t, db)
+	}
 	for _, s := range [][]int{v.Missing, v.Twice, v.Lost, v.DoublePaged} {
 		slices.Sort(s)
 	}
@@ -179,5 +182,33 @@ func waitFor(t *testing.T, dsn string, res *load.Result, sink *load.Sink, steps 
 			return v
 		}
 		time.Sleep(time.Second)
+	}
+}
+
+// logPending shows some notifications still pending, to tell a stuck job from a lost lease.
+func logPending(t *testing.T, db *store.DB) {
+	t.Helper()
+	rows, err := db.SQL().QueryContext(context.Background(), `SELECT n.id, n.alert_id, n.step, n.attempts, n.error, n.due_at, n.lease_until, n.created_at,
+		COALESCE((SELECT string_agg(j.state || ' attempt ' || j.attempt || ' by ' || COALESCE(j.attempted_by::text, ''), '; ') FROM river_job j WHERE j.args->>'notificationId' = n.id), 'no job')
+		FROM notifications n WHERE n.state = 'pending' ORDER BY n.created_at LIMIT 10`)
+	if err != nil {
+		rows, err = db.SQL().QueryContext(context.Background(), `SELECT id, alert_id, step, attempts, error, due_at, lease_until, created_at, '' FROM notifications WHERE state = 'pending' ORDER BY created_at LIMIT 10`)
+	}
+	if err != nil {
+		t.Logf("listing pending notifications: %v", err)
+		return
+	}
+	defer rows.Close()
+	now := time.Now().UnixMilli()
+	for rows.Next() {
+		var id, alertID, errText, jobs string
+		var step, attempts int
+		var due, lease, created int64
+		if err := rows.Scan(&id, &alertID, &step, &attempts, &errText, &due, &lease, &created, &jobs); err != nil {
+			t.Logf("reading a pending notification: %v", err)
+			return
+		}
+		t.Logf("pending %s (alert %s, step %d): attempts %d, error %q, created %d ms ago, due %d ms ago, lease until %+d ms, jobs: %s",
+			id, alertID, step, attempts, errText, now-created, now-due, lease-now, jobs)
 	}
 }
