@@ -158,7 +158,9 @@ type DueStep struct {
 }
 
 // Key names a step: it is scheduled, and fires, once.
-func (a StepArgs) Key() string { return fmt.Sprintf("%s/%d/%d/%d", a.AlertID, a.Epoch, a.Round, a.Step) }
+func (a StepArgs) Key() string {
+	return fmt.Sprintf("%s/%d/%d/%d", a.AlertID, a.Epoch, a.Round, a.Step)
+}
 
 // StepArgs fires one step of an alert's escalation.
 type StepArgs struct {
@@ -344,7 +346,7 @@ func (e *Engine) fireDue(ctx context.Context, tx Tx, dir Directory, a *alert.Ale
 
 // fire records a notification for every contact of every user the step's target names. Those due
 // at once are leased to this process and added to due, to be sent when the transaction commits;
-// later ones (a user's second contact after a delay) become jobs.
+// later ones (a user's second contact after a delay) wait for the sweeper.
 func (e *Engine) fire(ctx context.Context, tx Tx, dir Directory, a *alert.Alert, args StepArgs, now time.Time, due *[]page) error {
 	rule := args.Policy.Rules[args.Step]
 	users, err := dir.Resolve(ctx, rule.Target, now)
@@ -365,9 +367,14 @@ func (e *Engine) fire(ctx context.Context, tx Tx, dir Directory, a *alert.Alert,
 				AlertID: a.ID, Epoch: args.Epoch, Round: args.Round, Step: args.Step, Username: u, Method: c.Method, To: c.To,
 				State: Pending, DueAt: now.Add(c.Delay), CreatedAt: now, UpdatedAt: now,
 			}
+			// Due at once: leased to this process, which sends it after the commit. Due later (a
+			// contact after a delay), or with nobody here to send it: held back until due, when
+			// the sweeper of any replica claims it.
 			inline := c.Delay <= 0 && e.pager.Load() != nil
 			if inline {
 				n.LeaseUntil = now.Add(e.opts.Lease)
+			} else {
+				n.LeaseUntil = n.DueAt
 			}
 			created, err := tx.AddNotification(ctx, n)
 			if err != nil {
@@ -378,8 +385,6 @@ func (e *Engine) fire(ctx context.Context, tx Tx, dir Directory, a *alert.Alert,
 			}
 			if inline {
 				*due = append(*due, page{n: n, a: a})
-			} else if err := tx.Enqueue(ctx, NotifyArgs{NotificationID: n.ID}, n.DueAt); err != nil {
-				return err
 			}
 			methods = append(methods, c.Method)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
 )
@@ -16,13 +17,15 @@ type Sender interface {
 	// Permanent reports whether a send error will never succeed on retry (a 4xx, a bad address, a
 	// channel that is not configured).
 	Permanent(err error) bool
+	// RetryAfter is how long the receiver asked to wait before a retry, if it said.
+	RetryAfter(err error) (time.Duration, bool)
 }
 
-// MaxAttempts bounds retries of a temporary failure. The queue backs off 1 s, 2 s … up to 5 minutes
-// between them, so a channel that is down for most of an hour still gets every page when it is back.
+// MaxAttempts bounds retries of a temporary failure (see retryBackoff).
 const MaxAttempts = 20
 
-// Notify sends one notification from the job queue (a contact due later, or a retry), unless the
+// Notify sends one notification from the job queue, as versions before pages were leased made them
+// (a contact due later, a retry); it stays for jobs still queued from then. It sends unless the
 // alert was acknowledged, closed or restarted since it was made (then it is cancelled). A temporary
 // failure is returned so the queue retries it with backoff; a permanent one, or the last attempt,
 // marks it failed. Attempts count on the notification, so a page that failed once when it was sent

@@ -19,7 +19,8 @@ type Options struct {
 	SendTimeout time.Duration
 	// Senders is how many pages are sent at once.
 	Senders int
-	// SweepEvery is how often the engine looks for pages whose lease ran out.
+	// SweepEvery is how often the engine looks for pages whose lease ran out: pages whose process
+	// died, pages held back after a failure, and contacts due after a delay.
 	SweepEvery time.Duration
 	// StepWorkers is how many scheduled steps fire at once.
 	StepWorkers int
@@ -36,7 +37,7 @@ func (o *Options) defaults() {
 		o.Senders = 32
 	}
 	if o.SweepEvery <= 0 {
-		o.SweepEvery = time.Second
+		o.SweepEvery = 250 * time.Millisecond
 	}
 	if o.StepWorkers <= 0 {
 		o.StepWorkers = 4
@@ -154,44 +155,49 @@ func (p *pager) owns(id string) bool {
 	return ok
 }
 
-// deliver sends one page. Its outcome goes to the recorder; a temporary failure hands the page to
-// the job queue, which retries it with backoff.
+// deliver sends one page. Its outcome goes to the recorder; a temporary failure holds the page back
+// for a backoff, after which the sweeper of any replica tries it again.
 func (e *Engine) deliver(ctx context.Context, p *pager, pg page) {
 	n := pg.n
+	// A page that waited in the queue until its lease is short is claimed anew before it is sent:
+	// under a backlog another replica may have taken it over meanwhile, and must not send it too.
+	if e.now().After(n.LeaseUntil.Add(-e.opts.SendTimeout - e.opts.Lease/4)) {
+		ok, err := e.store.Claim(ctx, n, e.now().Add(e.opts.Lease))
+		if err != nil || !ok {
+			if err != nil {
+				e.log.Warn("renewing the lease of a page", "notification", n.ID, "err", err)
+			}
+			p.release(n.ID)
+			return
+		}
+	}
 	n.Attempts++
 	sctx, cancel := context.WithTimeout(ctx, e.opts.SendTimeout)
 	id, err := e.send.Send(sctx, n, pg.a)
 	cancel()
 	now := e.now()
-	n.UpdatedAt, n.LeaseUntil = now, time.Time{}
+	n.UpdatedAt = now
 	switch {
 	case err == nil:
-		n.State, n.Error, n.ProviderID, n.SentAt = Sent, "", id, now
+		n.State, n.Error, n.ProviderID, n.SentAt, n.LeaseUntil = Sent, "", id, now, time.Time{}
 	case e.send.Permanent(err) || n.Attempts >= MaxAttempts:
 		e.log.Warn("notification failed", "alert", n.AlertID, "user", n.Username, "method", n.Method, "attempt", n.Attempts, "err", err)
-		n.State, n.Error = Failed, err.Error()
+		n.State, n.Error, n.LeaseUntil = Failed, err.Error(), time.Time{}
 	default:
-		n.Error = err.Error()
-		e.retryLater(ctx, p, n, err)
-		return
+		// Held back until then: the lease doubles as "not before", so the sweeper retries it.
+		wait, ok := e.send.RetryAfter(err)
+		if !ok {
+			wait = retryBackoff(n.Attempts)
+		}
+		n.Error, n.LeaseUntil = err.Error(), now.Add(wait)
 	}
 	p.finished <- n
 }
 
-// retryLater gives a page that failed for now to the job queue, with its first backoff.
-func (e *Engine) retryLater(ctx context.Context, p *pager, n *Notification, cause error) {
-	defer p.release(n.ID)
-	err := e.store.InTx(ctx, func(tx Tx) error {
-		if err := tx.UpdateNotification(ctx, n); err != nil {
-			return err
-		}
-		return tx.Enqueue(ctx, NotifyArgs{NotificationID: n.ID}, e.now().Add(time.Second))
-	})
-	if err != nil {
-		// The page stays leased in the database (the update did not commit): it is swept and tried
-		// again when the lease runs out.
-		e.log.Error("a failed page could not be queued for retry", "alert", n.AlertID, "notification", n.ID, "send", cause, "err", err)
-	}
+// retryBackoff is how long a page waits after its attempts-th temporary failure: 1 s, 2 s, 4 s … up
+// to 5 minutes, so a channel that is down for most of an hour still gets every page when it is back.
+func retryBackoff(attempts int) time.Duration {
+	return min(time.Second<<min(max(attempts-1, 0), 9), 5*time.Minute)
 }
 
 // record stores the outcomes of sends, many per transaction, until the senders are done.

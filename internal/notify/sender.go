@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
 	"github.com/tocsin-dev/tocsin/internal/escalation"
@@ -77,3 +78,6 @@ func (s *Sender) paged(ctx context.Context, n *escalation.Notification) []Person
 
 // Permanent implements escalation.Sender.
 func (s *Sender) Permanent(err error) bool { return IsPermanent(err) }
+
+// RetryAfter implements escalation.Sender.
+func (s *Sender) RetryAfter(err error) (time.Duration, bool) { return RetryAfter(err) }

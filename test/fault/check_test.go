@@ -134,9 +134,6 @@ func check(t *testing.T, dsn string, res *load.Result, sink *load.Sink, steps in
 		time.Now().Add(-pageLease).UnixMilli()).Scan(&v.Pending); err != nil {
 		t.Fatal(err)
 	}
-	if v.Pending > 0 {
-		logPending(t, db)
-	}
 	for _, s := range [][]int{v.Missing, v.Twice, v.Lost, v.DoublePaged} {
 		slices.Sort(s)
 	}
@@ -178,7 +175,17 @@ func waitFor(t *testing.T, dsn string, res *load.Result, sink *load.Sink, steps 
 	deadline := time.Now().Add(within)
 	for {
 		v := check(t, dsn, res, sink, steps)
-		if (len(v.Lost) == 0 && v.Pending == 0) || time.Now().After(deadline) {
+		if len(v.Lost) == 0 && v.Pending == 0 {
+			return v
+		}
+		if time.Now().After(deadline) {
+			if v.Pending > 0 {
+				db, err := store.Open(context.Background(), dsn)
+				if err == nil {
+					logPending(t, db)
+					db.Close()
+				}
+			}
 			return v
 		}
 		time.Sleep(time.Second)
@@ -190,7 +197,7 @@ func logPending(t *testing.T, db *store.DB) {
 	t.Helper()
 	rows, err := db.SQL().QueryContext(context.Background(), `SELECT n.id, n.alert_id, n.step, n.attempts, n.error, n.due_at, n.lease_until, n.created_at,
 		COALESCE((SELECT string_agg(j.state || ' attempt ' || j.attempt || ' by ' || COALESCE(j.attempted_by::text, ''), '; ') FROM river_job j WHERE j.args->>'notificationId' = n.id), 'no job')
-		FROM notifications n WHERE n.state = 'pending' ORDER BY n.created_at LIMIT 10`)
+		FROM notifications n WHERE n.state = 'pending' ORDER BY n.created_at LIMIT 5`)
 	if err != nil {
 		rows, err = db.SQL().QueryContext(context.Background(), `SELECT id, alert_id, step, attempts, error, due_at, lease_until, created_at, '' FROM notifications WHERE state = 'pending' ORDER BY created_at LIMIT 10`)
 	}

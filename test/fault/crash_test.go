@@ -57,7 +57,7 @@ func TestKillingTocsinUnderLoadLosesNothingItAcknowledged(t *testing.T) {
 				p.start()
 			}
 		})
-		v := waitFor(t, dsn, res, r.sink, 1, 30*time.Second)
+		v := waitFor(t, dsn, res, r.sink, 1, pageLease+30*time.Second)
 		t.Logf("%d kills (PIDs %v): %s", kills, p.pids, v)
 		if kills < s.Kills {
 			t.Errorf("the run ended after %d of %d kills", kills, s.Kills)

@@ -85,9 +85,10 @@ func runSize(t *testing.T) size {
 	return s
 }
 
-// pageLease is the --page-lease the tocsins run with: short, so that pages a killed process owned
-// go out soon after, and the test need not wait long for them.
-const pageLease = 3 * time.Second
+// pageLease is the --page-lease the tocsins run with: shorter than the default, so that pages a
+// killed process owned go out soon after and the test need not wait long for them, but long enough
+// for a send (half the lease) on a busy machine.
+const pageLease = 10 * time.Second
 
 // rig is what outlives the tocsin processes of one test: the database, the signer, the sink and the
 // integration's key.
