@@ -12,6 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"sort"
@@ -177,6 +179,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	snsCA := fs.String("sns-ca-file", "", "PEM file of extra root certificates for fetching SNS certificate and subscribe URLs")
 	ch := channelFlags(fs)
 	linkTTL := fs.Duration("link-ttl", 24*time.Hour, "how long the acknowledge and close links in notifications work")
+	debugAddr := fs.String("debug-addr", "", "serve Go's profiler (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060; off when empty")
 	pageLease := fs.Duration("page-lease", time.Minute, "how long a replica owns a page it is sending: a page whose replica died before sending it goes out after this")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -205,11 +208,45 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer app.Close()
+	if *debugAddr != "" {
+		stop, err := serveDebug(*debugAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	return app.Serve(ctx, ln)
+}
+
+// serveDebug serves Go's profiler on a loopback address only: profiles show memory contents.
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-addr %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("--debug-addr %q: the profiler is served on a loopback address only", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--debug-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Warn("debug server stopped", "err", err)
+		}
+	}()
+	log.Info("serving Go's profiler", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
 
 // channelOptions are the settings of the notification channels, shared by serve and notify test.

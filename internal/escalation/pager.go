@@ -44,9 +44,10 @@ func (o *Options) defaults() {
 	}
 }
 
-// pagerQueue bounds the pages waiting for a sender. A page that finds it full stays leased in the
-// database and is swept when its lease runs out: slower, never lost.
-const pagerQueue = 1 << 16
+// pagerQueue bounds the pages waiting for a sender, and so the memory a backlog takes (each holds
+// its alert). A page that finds it full stays leased in the database and is swept when its lease
+// runs out: slower, never lost.
+const pagerQueue = 8192
 
 // finishBatch bounds how many sends are recorded in one transaction.
 const finishBatch = 256
