@@ -89,10 +89,10 @@ type RateLimit struct {
 	PerSecond float64
 	Burst     int
 	// Slack lets a call arrive this much before its token is due without counting as a
-	// violation; default 250ms. A client-side limiter with the same figures as the server hands
+	// violation; default 500ms. A client-side limiter with the same figures as the server hands
 	// out tokens at the very moment they are due, so any difference in network delay between two
-	// calls would otherwise show as a violation; the slack absorbs that jitter while still
-	// catching a client that sends more than the quota. Negative means none.
+	// calls (or a busy machine's scheduling) would otherwise show as a violation; the slack absorbs
+	// that jitter while still catching a client that sends more than the quota. Negative means none.
 	Slack time.Duration
 }
 
@@ -146,7 +146,7 @@ func New(t testing.TB, o Options) *Server {
 	}
 	switch {
 	case o.RateLimit.Slack == 0:
-		o.RateLimit.Slack = 250 * time.Millisecond
+		o.RateLimit.Slack = 500 * time.Millisecond
 	case o.RateLimit.Slack < 0:
 		o.RateLimit.Slack = 0
 	}
