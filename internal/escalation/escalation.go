@@ -138,10 +138,8 @@ type Store interface {
 	ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]*Notification, error)
 	// Claim moves n's lease to until, unless someone else changed it since n was read.
 	Claim(ctx context.Context, n *Notification, until time.Time) (bool, error)
-	// DueSteps lists up to limit scheduled steps due at now that nobody holds.
-	DueSteps(ctx context.Context, now time.Time, limit int) ([]DueStep, error)
-	// ClaimStep leases a due step until until, unless someone else changed its lease since it was read.
-	ClaimStep(ctx context.Context, s DueStep, until time.Time) (bool, error)
+	// ClaimDueSteps leases up to limit steps due at now that nobody holds until until, and returns them.
+	ClaimDueSteps(ctx context.Context, now, until time.Time, limit int) ([]DueStep, error)
 	// RetryStep counts a failed attempt at a step and holds it back until notBefore.
 	RetryStep(ctx context.Context, key string, attempts int, notBefore time.Time) error
 	// DropStep deletes a step that failed too often.

@@ -40,7 +40,8 @@ func (o *Options) defaults() {
 		o.SweepEvery = 250 * time.Millisecond
 	}
 	if o.StepWorkers <= 0 {
-		o.StepWorkers = 4
+		// Several at once, so that their transactions share commits (SQLite) or run side by side.
+		o.StepWorkers = 16
 	}
 }
 

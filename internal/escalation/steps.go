@@ -10,6 +10,9 @@ import (
 // time its transaction takes) of being due.
 const stepPoll = 100 * time.Millisecond
 
+// stepBatch is how many due steps one claim takes.
+const stepBatch = 100
+
 // stepAttempts bounds retries of a step that fails (the database is down, say); with the backoff
 // below that is about an hour.
 const stepAttempts = 20
@@ -44,28 +47,21 @@ func (e *Engine) runSteps(ctx context.Context) {
 		}
 		// A full batch means more are due: look again at once rather than a poll later.
 		for {
-			due, err := e.store.DueSteps(ctx, e.now(), 100)
+			due, err := e.store.ClaimDueSteps(ctx, e.now(), e.now().Add(e.opts.Lease), stepBatch)
 			if err != nil {
 				if ctx.Err() == nil {
-					e.log.Warn("looking for escalation steps that are due", "err", err)
+					e.log.Warn("claiming escalation steps that are due", "err", err)
 				}
 				break
 			}
 			for _, s := range due {
-				ok, err := e.store.ClaimStep(ctx, s, e.now().Add(e.opts.Lease))
-				if err != nil && ctx.Err() == nil {
-					e.log.Warn("claiming an escalation step", "step", s.Key, "err", err)
-				}
-				if !ok {
-					continue // another replica has it
-				}
 				select {
 				case work <- s:
 				case <-ctx.Done():
 					return // claimed but not fired: another replica (or the next start) fires it after the lease
 				}
 			}
-			if len(due) < 100 {
+			if len(due) < stepBatch {
 				break
 			}
 		}
