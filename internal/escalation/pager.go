@@ -70,9 +70,9 @@ type pager struct {
 	inflight map[string]struct{}
 }
 
-// Run sends pages due at once and fires scheduled steps as they come due, until ctx ends; then it
-// sends what is already queued, records it, and returns. Without Run, pages due at once are left to
-// the job queue, and scheduled steps wait.
+// Run sends pages due at once, sweeps pages whose lease ran out, and fires scheduled steps as they
+// come due, until ctx ends; then it sends what is already queued, records it, and returns. Without
+// Run, pages and steps wait in the database for a process that runs it.
 func (e *Engine) Run(ctx context.Context) {
 	p := &pager{
 		queue:    make(chan page, pagerQueue),
