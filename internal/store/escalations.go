@@ -70,6 +70,11 @@ func (s *Escalations) Notifications(ctx context.Context, alertID string) ([]*esc
 	if err != nil {
 		return nil, fmt.Errorf("list notifications: %w", err)
 	}
+	return scanNotifications(rows)
+}
+
+// scanNotifications reads every row of a query of notificationColumns, and closes rows.
+func scanNotifications(rows *sql.Rows) ([]*escalation.Notification, error) {
 	defer rows.Close()
 	var out []*escalation.Notification
 	for rows.Next() {
@@ -119,16 +124,7 @@ func (s *Escalations) ExpiredLeases(ctx context.Context, now time.Time, limit in
 	if err != nil {
 		return nil, fmt.Errorf("list expired page leases: %w", err)
 	}
-	defer rows.Close()
-	var out []*escalation.Notification
-	for rows.Next() {
-		n, err := scanNotification(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return scanNotifications(rows)
 }
 
 // Claim implements escalation.Store: it moves the lease from what the caller read to until, only if
