@@ -229,6 +229,11 @@ func (s *Escalations) DueSteps(ctx context.Context, now time.Time, limit int) ([
 	if err != nil {
 		return nil, fmt.Errorf("list due escalation steps: %w", err)
 	}
+	return scanSteps(rows)
+}
+
+// scanSteps reads every row of step_key, args, due_at, lease_until, attempts, and closes rows.
+func scanSteps(rows *sql.Rows) ([]escalation.DueStep, error) {
 	defer rows.Close()
 	var out []escalation.DueStep
 	for rows.Next() {
@@ -238,7 +243,7 @@ func (s *Escalations) DueSteps(ctx context.Context, now time.Time, limit int) ([
 			due, lease int64
 		)
 		if err := rows.Scan(&d.Key, &args, &due, &lease, &d.Attempts); err != nil {
-			return nil, fmt.Errorf("read due escalation step: %w", err)
+			return nil, fmt.Errorf("read escalation step: %w", err)
 		}
 		if err := json.Unmarshal([]byte(args), &d.Args); err != nil {
 			return nil, fmt.Errorf("decode escalation step %s: %w", d.Key, err)
@@ -260,28 +265,11 @@ func (s *Escalations) ClaimDueSteps(ctx context.Context, now, until time.Time, l
 	rows, err := s.db.write.QueryContext(ctx, `UPDATE escalation_steps SET lease_until = $3
 		WHERE lease_until < $1 AND step_key IN (
 			SELECT step_key FROM escalation_steps WHERE due_at <= $1 AND lease_until < $1 ORDER BY due_at LIMIT $2`+skipLocked+`)
-		RETURNING step_key, args, due_at, attempts`, millis(now), limit, millis(until))
+		RETURNING step_key, args, due_at, lease_until, attempts`, millis(now), limit, millis(until))
 	if err != nil {
 		return nil, fmt.Errorf("claim due escalation steps: %w", err)
 	}
-	defer rows.Close()
-	var out []escalation.DueStep
-	for rows.Next() {
-		var (
-			d    escalation.DueStep
-			args string
-			due  int64
-		)
-		if err := rows.Scan(&d.Key, &args, &due, &d.Attempts); err != nil {
-			return nil, fmt.Errorf("read claimed escalation step: %w", err)
-		}
-		if err := json.Unmarshal([]byte(args), &d.Args); err != nil {
-			return nil, fmt.Errorf("decode escalation step %s: %w", d.Key, err)
-		}
-		d.DueAt, d.LeaseUntil = fromMillis(due), until
-		out = append(out, d)
-	}
-	return out, rows.Err()
+	return scanSteps(rows)
 }
 
 // ClaimStep leases one due step until until, unless someone changed its lease since it was read.
