@@ -1,6 +1,7 @@
 package load
 
 import (
+	"github.com/tocsin-dev/tocsin/internal/sns/snstest"
 	"strings"
 	"testing"
 	"time"
@@ -150,7 +151,7 @@ func TestRedeliveriesRepeatAnAcknowledgedMessage(t *testing.T) {
 			}
 			continue
 		}
-		s := &signed{kind: pl.kind, seq: pl.seq, msg: &Message{ID: newID()}}
+		s := &signed{kind: pl.kind, seq: pl.seq, msg: &Message{ID: snstest.NewUUID()}}
 		sent[s] = true
 		p.acked(s)
 	}

@@ -3,6 +3,7 @@ package load
 import (
 	"context"
 	"fmt"
+	"github.com/tocsin-dev/tocsin/internal/sns/snstest"
 	"io"
 	"log/slog"
 	"net"
@@ -135,7 +136,7 @@ func (f *fakeTocsin) page(message string) {
 	}
 	f.mails.Go(func() {
 		msg := "From: tocsin@example.com\r\nTo: oncall@example.com\r\nSubject: [P2] GuardDuty: " + message +
-			"\r\nMessage-ID: <" + newID() + "@tocsin.test>\r\nX-Tocsin-Alert-Id: " + newID() + "\r\n\r\npage\r\n"
+			"\r\nMessage-ID: <" + snstest.NewUUID() + "@tocsin.test>\r\nX-Tocsin-Alert-Id: " + snstest.NewUUID() + "\r\n\r\npage\r\n"
 		if err := smtp.SendMail(f.sink.Addr(), nil, "tocsin@example.com", []string{"oncall@example.com"}, []byte(msg)); err != nil {
 			f.problem("paging: %v", err)
 		}

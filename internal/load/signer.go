@@ -3,8 +3,6 @@ package load
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -57,7 +55,7 @@ func NewSigner(cfg SignerConfig) (*Signer, error) {
 		return nil, fmt.Errorf("load: starting the signer: %w", err)
 	}
 	topic := srv.TopicARN("tocsin-load")
-	return &Signer{srv: srv, version: cfg.SignatureVersion, topic: topic, subARN: topic + ":" + newID()}, nil
+	return &Signer{srv: srv, version: cfg.SignatureVersion, topic: topic, subARN: topic + ":" + snstest.NewUUID()}, nil
 }
 
 // Close stops serving the certificate.
@@ -94,7 +92,7 @@ func (m *Message) Request(ctx context.Context, endpoint string) (*http.Request, 
 func (s *Signer) Notification(message []byte) (*Message, error) {
 	m := &sns.Message{
 		Type:           sns.TypeNotification,
-		MessageID:      newID(),
+		MessageID:      snstest.NewUUID(),
 		TopicARN:       s.topic,
 		Message:        string(message),
 		Timestamp:      time.Now().UTC().Format("2006-01-02T15:04:05.000Z"),
@@ -135,14 +133,4 @@ func MakeCA(dir string) (caFile string, err error) {
 	}
 	s.Close()
 	return s.CAFile(), nil
-}
-
-// newID is a random UUID (version 4), the form of SNS's MessageIds.
-func newID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

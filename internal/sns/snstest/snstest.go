@@ -471,6 +471,9 @@ func NewRawRequest(ctx context.Context, endpoint string, m *sns.Message) (*http.
 // timestamp formats now as SNS does: UTC with milliseconds.
 func timestamp() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
 
+// NewUUID is a random UUID (version 4), the form of SNS's MessageIds.
+func NewUUID() string { return newUUID() }
+
 func newUUID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
