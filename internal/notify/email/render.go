@@ -1,19 +1,15 @@
 package email
 
 import (
-	"bytes"
 	"crypto/sha256"
-	"embed"
 	"encoding/hex"
 	"fmt"
-	htmltemplate "html/template"
 	"io"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	texttemplate "text/template"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -52,23 +48,13 @@ const (
 	maxShortLinkRunes      = 60
 )
 
-//go:embed templates/*.tmpl
-var templateFS embed.FS
-
-var (
-	textTemplate = texttemplate.Must(texttemplate.New("email.txt.tmpl").ParseFS(templateFS, "templates/email.txt.tmpl"))
-	htmlTemplate = htmltemplate.Must(htmltemplate.New("email.html.tmpl").ParseFS(templateFS, "templates/email.html.tmpl"))
-)
-
 // Render makes the email for m: subject, both bodies and the headers that identify and thread it.
 // Everything but Date and MessageID depends on m alone. Send uses it; it is exported so that tests
 // and a CLI can show an email without sending it.
 func (c *Channel) Render(m notify.Message) (Rendered, error) {
-	r, err := renderBody(m)
-	if err != nil {
-		return Rendered{}, err
-	}
+	r := renderBody(m)
 	r.Date = c.now()
+	var err error
 	if r.MessageID, err = c.messageID(m, r.Date); err != nil {
 		return Rendered{}, err
 	}
@@ -114,7 +100,7 @@ func threadID(id string) string {
 	return "h" + hex.EncodeToString(sum[:16])
 }
 
-// view is what the templates show. Every string is plain text; the HTML template escapes it.
+// view is what the bodies show. Every string is plain text; writeHTML escapes it.
 type view struct {
 	Subject   string
 	Preheader string
@@ -162,16 +148,14 @@ var priorities = map[string]priorityStyle{
 }
 
 // renderBody renders everything that depends on m alone.
-func renderBody(m notify.Message) (Rendered, error) {
+func renderBody(m notify.Message) Rendered {
 	v := newView(m)
-	var text, html bytes.Buffer
-	if err := textTemplate.Execute(&text, v); err != nil {
-		return Rendered{}, fmt.Errorf("rendering the text part: %w", err)
-	}
-	if err := htmlTemplate.Execute(&html, v); err != nil {
-		return Rendered{}, fmt.Errorf("rendering the HTML part: %w", err)
-	}
-	return Rendered{Subject: v.Subject, Text: strings.TrimRight(text.String(), "\n") + "\n", HTML: html.String()}, nil
+	var text, html strings.Builder
+	text.Grow(2048 + len(v.Description))
+	writeText(&text, &v)
+	html.Grow(htmlSize(&v))
+	writeHTML(&html, &v)
+	return Rendered{Subject: v.Subject, Text: strings.TrimRight(text.String(), "\n") + "\n", HTML: html.String()}
 }
 
 func newView(m notify.Message) view {
