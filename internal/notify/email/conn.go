@@ -18,6 +18,7 @@ type conn struct {
 	raw    net.Conn     // the TCP connection: closing it unblocks any read or write above it
 	sc     *smtp.Client // go-mail's SMTP client on it
 	secure bool         // TLS is on (implicit or STARTTLS)
+	used   time.Time    // when it last sent a message; zero for a new one
 
 	// Set while idle, under Channel.mu: gen tells a timer from an earlier idle spell that it is
 	// too late.

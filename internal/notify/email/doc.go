@@ -28,9 +28,11 @@
 // A Channel keeps up to Options.MaxConns connections to the server (each past TLS and AUTH) and
 // sends on an idle one when it can, so a burst of pages does not pay a handshake per message; at
 // most MaxConns messages are in flight at once, and further Sends wait for a connection (as long as
-// their context lets them). go-mail resets the session (RSET) after each message. A connection is
-// dropped after any error and closed after Options.IdleTimeout without use; one that died while
-// idle (a server restart) is noticed by a NOOP before the message and replaced. Timeout bounds
+// their context lets them). A message is MAIL, RCPT and DATA on go-mail's SMTP client, with no RSET
+// after it: the end of DATA ends the transaction. A connection is dropped after any error and
+// closed after Options.IdleTimeout without use; one that died while idle (a server restart) is
+// noticed before anything of the message is sent (by a NOOP after a second idle, else by MAIL
+// failing without a reply or with 421) and replaced. Timeout bounds
 // connecting and, separately, each message; cancelling the context of a Send closes its connection,
 // which ends whatever step it is waiting on.
 //

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -129,9 +131,10 @@ func TestCancellingTheContextEndsASendThatIsWaitingForTheServer(t *testing.T) {
 	}
 }
 
-// scriptedServer speaks just enough SMTP to accept one message and then fail the RSET after it,
-// which go-smtp's server cannot be made to do.
-func scriptedServer(t *testing.T) (addr string, accepted func() int) {
+// scriptedServer speaks just enough SMTP to accept messages and logs the commands it gets. After
+// closeAfter messages on a connection (0: never) it answers the next MAIL with 421 and hangs up, as
+// a server going away does, which go-smtp's server cannot be made to do.
+func scriptedServer(t *testing.T, closeAfter int) (addr string, accepted func() int, commands func() []string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -140,6 +143,7 @@ func scriptedServer(t *testing.T) (addr string, accepted func() int) {
 	t.Cleanup(func() { _ = ln.Close() })
 	var mu sync.Mutex
 	n := 0
+	var cmds []string
 	go func() {
 		for {
 			conn, err := ln.Accept()
@@ -152,14 +156,25 @@ func scriptedServer(t *testing.T) (addr string, accepted func() int) {
 				r := bufio.NewReader(conn)
 				say := func(s string) { _, _ = conn.Write([]byte(s + "\r\n")) }
 				say("220 scripted ESMTP")
+				here := 0
 				for {
 					line, err := r.ReadString('\n')
 					if err != nil {
 						return
 					}
-					switch cmd := strings.ToUpper(strings.Fields(line + " x")[0]); cmd {
+					cmd := strings.ToUpper(strings.Fields(line + " x")[0])
+					mu.Lock()
+					cmds = append(cmds, cmd)
+					mu.Unlock()
+					switch cmd {
 					case "EHLO":
 						say("250-scripted\r\n250 8BITMIME")
+					case "MAIL":
+						if closeAfter > 0 && here == closeAfter {
+							say("421 4.3.0 going away")
+							return
+						}
+						say("250 ok")
 					case "DATA":
 						say("354 go ahead")
 						for {
@@ -174,10 +189,8 @@ func scriptedServer(t *testing.T) (addr string, accepted func() int) {
 						mu.Lock()
 						n++
 						mu.Unlock()
-						say("250 2.0.0 Ok: queued as SCRIPTED1")
-					case "RSET":
-						say("421 4.3.0 going away")
-						return
+						here++
+						say("250 2.0.0 Ok: queued as SCRIPTED" + strconv.Itoa(here))
 					case "QUIT":
 						say("221 bye")
 						return
@@ -188,23 +201,42 @@ func scriptedServer(t *testing.T) (addr string, accepted func() int) {
 			}()
 		}
 	}()
-	return ln.Addr().String(), func() int { mu.Lock(); defer mu.Unlock(); return n }
+	return ln.Addr().String(),
+		func() int { mu.Lock(); defer mu.Unlock(); return n },
+		func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(cmds) }
 }
 
-func TestAMessageTheServerAcceptedIsNotSentAgainWhenTheResetAfterItFails(t *testing.T) {
-	addr, accepted := scriptedServer(t)
-	c := newChannel(t, nil, "smtp://"+addr, Options{})
-	rec, err := send(t, c, opsgenieMessage("dave@example.com"))
-	if err != nil {
-		t.Fatalf("Send = %v, want sent: the server queued the message", err)
+func TestBackToBackMessagesOnOneConnectionAreMailRcptDataWithoutResetOrNoop(t *testing.T) {
+	addr, accepted, commands := scriptedServer(t, 0)
+	c := newChannel(t, nil, "smtp://"+addr, Options{MaxConns: 1})
+	for i := range 3 {
+		rec, err := send(t, c, opsgenieMessage("dave@example.com"))
+		if err != nil {
+			t.Fatalf("message %d: %v", i+1, err)
+		}
+		if want := "SCRIPTED" + strconv.Itoa(i+1); rec.ProviderID != want {
+			t.Errorf("message %d: receipt %+v, want the queue id %s", i+1, rec, want)
+		}
 	}
-	if rec.ProviderID != "SCRIPTED1" || accepted() != 1 {
-		t.Errorf("receipt %+v, %d accepted", rec, accepted())
+	want := []string{"EHLO", "MAIL", "RCPT", "DATA", "MAIL", "RCPT", "DATA", "MAIL", "RCPT", "DATA"}
+	if got := commands(); !slices.Equal(got, want) || accepted() != 3 {
+		t.Errorf("the server got %v and accepted %d, want %v and 3", got, accepted(), want)
 	}
-	c.mu.Lock()
-	idle := len(c.idle)
-	c.mu.Unlock()
-	if idle != 0 {
-		t.Errorf("the connection whose RSET failed was kept")
+}
+
+func TestAConnectionTheServerClosesAfterAMessageIsReplacedWithoutLosingOrRepeatingTheNext(t *testing.T) {
+	addr, accepted, commands := scriptedServer(t, 1)
+	c := newChannel(t, nil, "smtp://"+addr, Options{MaxConns: 1})
+	for i := range 2 {
+		rec, err := send(t, c, opsgenieMessage("dave@example.com"))
+		if err != nil {
+			t.Fatalf("message %d = %v, want sent: a new connection takes it", i+1, err)
+		}
+		if rec.ProviderID != "SCRIPTED1" {
+			t.Errorf("message %d: receipt %+v, want the first message of its connection", i+1, rec)
+		}
+	}
+	if accepted() != 2 {
+		t.Errorf("the server accepted %d messages, want 2; commands %v", accepted(), commands())
 	}
 }
