@@ -19,6 +19,8 @@ type conn struct {
 	sc     *smtp.Client // go-mail's SMTP client on it
 	secure bool         // TLS is on (implicit or STARTTLS)
 	used   time.Time    // when it last sent a message; zero for a new one
+	// eightBit: the server takes 8bit bodies (8BITMIME).
+	eightBit bool
 
 	// Set while idle, under Channel.mu: gen tells a timer from an earlier idle spell that it is
 	// too late.
@@ -157,7 +159,8 @@ func (c *Channel) dial(ctx context.Context) (_ *conn, err error) {
 		}
 	}
 	c.logger.Debug("email: connected", "server", c.cfg.Addr(), "tls", secure, "auth", c.cfg.Username != "")
-	return &conn{raw: raw, sc: sc, secure: secure}, nil
+	eightBit, _ := sc.Extension("8BITMIME")
+	return &conn{raw: raw, sc: sc, secure: secure, eightBit: eightBit}, nil
 }
 
 // auth is SMTP AUTH with PLAIN or LOGIN, which every submission server offers, and only over TLS:

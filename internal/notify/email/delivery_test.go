@@ -11,11 +11,14 @@ import (
 	"testing"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/tocsin-dev/tocsin/internal/notify"
 )
 
 // part is one decoded part of a received message.
 type part struct {
 	contentType string
+	encoding    string // Content-Transfer-Encoding
 	body        string
 }
 
@@ -33,7 +36,7 @@ func parseMessage(t *testing.T, data []byte) (*mail.Message, []part) {
 	var parts []part
 	mr := multipart.NewReader(msg.Body, params["boundary"])
 	for {
-		p, err := mr.NextPart()
+		p, err := mr.NextRawPart() // raw: NextPart would hide Content-Transfer-Encoding
 		if err == io.EOF {
 			break
 		}
@@ -49,7 +52,7 @@ func parseMessage(t *testing.T, data []byte) (*mail.Message, []part) {
 			t.Fatal(err)
 		}
 		ct, _, _ := mime.ParseMediaType(p.Header.Get("Content-Type"))
-		parts = append(parts, part{contentType: ct, body: string(body)})
+		parts = append(parts, part{contentType: ct, encoding: p.Header.Get("Content-Transfer-Encoding"), body: string(body)})
 	}
 	return msg, parts
 }
@@ -223,5 +226,69 @@ func TestHeadersCarryNoLineBreaksFromTheAlert(t *testing.T) {
 	}
 	if got := msg.Header.Get("In-Reply-To"); !strings.HasPrefix(got, "<alert-h") || strings.ContainsAny(got, " \r\n") {
 		t.Errorf("In-Reply-To = %q, want a hashed thread id", got)
+	}
+}
+
+func TestPartsGoAs8bitOnlyWhenTheServerAndTheBodyAllowIt(t *testing.T) {
+	long := securityHubMessage("carol@example.com")
+	long.Alert.Description = "A line of 1,200 characters: " + strings.Repeat("x", 1200)
+	for _, tc := range []struct {
+		name   string
+		server scripted
+		m      notify.Message
+		want   string
+	}{
+		{"a server that offers 8BITMIME gets 8bit", scripted{}, securityHubMessage("carol@example.com"), "8bit"},
+		{"a server without 8BITMIME gets quoted-printable", scripted{no8BitMIME: true}, securityHubMessage("carol@example.com"), "quoted-printable"},
+		{"a line longer than 998 octets is quoted-printable", scripted{}, long, "quoted-printable"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr, data, _ := scriptedServer(t, tc.server)
+			c := newChannel(t, nil, "smtp://"+addr, Options{})
+			if _, err := send(t, c, tc.m); err != nil {
+				t.Fatal(err)
+			}
+			got := data()
+			if len(got) != 1 {
+				t.Fatalf("the server got %d messages", len(got))
+			}
+			for _, line := range strings.Split(got[0], "\r\n") {
+				if len(line) > 998 {
+					t.Fatalf("the message has a line of %d octets", len(line))
+				}
+			}
+			r, _ := c.Render(tc.m)
+			_, parts := parseMessage(t, []byte(got[0]))
+			if len(parts) != 2 {
+				t.Fatalf("%d parts", len(parts))
+			}
+			for _, p := range parts {
+				if p.encoding != tc.want {
+					t.Errorf("%s is %q, want %q", p.contentType, p.encoding, tc.want)
+				}
+				want := map[string]string{"text/plain": r.Text, "text/html": r.HTML}[p.contentType]
+				if body := strings.ReplaceAll(p.body, "\r\n", "\n"); body != want {
+					t.Errorf("%s reads back as\n%q\nwant\n%q", p.contentType, body, want)
+				}
+			}
+		})
+	}
+}
+
+func TestEightBitSafe(t *testing.T) {
+	for _, tc := range []struct {
+		body string
+		want bool
+	}{
+		{"", true},
+		{"a\nb\n", true},
+		{strings.Repeat("é", 499) + "\n", true}, // 998 octets
+		{strings.Repeat("x", 999), false},
+		{"a\rb", false},
+		{"a\x00b", false},
+	} {
+		if got := eightBitSafe(tc.body); got != tc.want {
+			t.Errorf("eightBitSafe(%.20q…) = %v, want %v", tc.body, got, tc.want)
+		}
 	}
 }

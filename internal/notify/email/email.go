@@ -218,7 +218,7 @@ func (c *Channel) Send(ctx context.Context, m notify.Message) (notify.Receipt, e
 	if err != nil {
 		return notify.Receipt{}, notify.Permanent(fmt.Errorf("email to %s: %w", to.Address, err))
 	}
-	msg := c.message(m, to, r)
+	eightBit := eightBitSafe(r.Text) && eightBitSafe(r.HTML)
 	dest := "email to " + to.Address + " via " + c.cfg.Addr()
 
 	select {
@@ -236,6 +236,7 @@ func (c *Channel) Send(ctx context.Context, m notify.Message) (notify.Receipt, e
 		if err != nil {
 			return notify.Receipt{}, classify(ctx, dest, err)
 		}
+		msg := c.message(m, to, r, eightBit && cn.eightBit)
 		reply, err := c.deliver(ctx, cn, to, msg)
 		if err == nil {
 			c.put(cn)
@@ -343,9 +344,15 @@ func recipient(m notify.Message) (*mail.Address, error) {
 	return a, nil
 }
 
-// message builds the MIME message: From, To, the thread headers, text and HTML alternatives.
-func (c *Channel) message(m notify.Message, to *mail.Address, r Rendered) *gomail.Msg {
-	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent())
+// message builds the MIME message: From, To, the thread headers, text and HTML alternatives. The
+// parts are quoted-printable unless eightBit says that they may go as they are (8bit), which the
+// server and the body (see eightBitSafe) must both allow: it spares encoding every byte of each page.
+func (c *Channel) message(m notify.Message, to *mail.Address, r Rendered, eightBit bool) *gomail.Msg {
+	enc := gomail.EncodingQP
+	if eightBit {
+		enc = gomail.NoEncoding
+	}
+	msg := gomail.NewMsg(gomail.WithNoDefaultUserAgent(), gomail.WithEncoding(enc))
 	msg.SetAddrHeaderFromMailAddress(gomail.HeaderFrom, c.from)
 	msg.SetAddrHeaderFromMailAddress(gomail.HeaderTo, to)
 	msg.Subject(r.Subject)
@@ -369,6 +376,22 @@ func (c *Channel) message(m notify.Message, to *mail.Address, r Rendered) *gomai
 	msg.SetBodyString(gomail.TypeTextPlain, r.Text)
 	msg.AddAlternativeString(gomail.TypeTextHTML, r.HTML)
 	return msg
+}
+
+// eightBitSafe reports whether a body may be sent as 8bit (RFC 6152): no NUL, no CR (line ends
+// are LF, which the DATA writer turns into CRLF) and no line longer than RFC 5322's 998 octets.
+func eightBitSafe(body string) bool {
+	if strings.ContainsAny(body, "\x00\r") {
+		return false
+	}
+	for len(body) > 0 {
+		line, rest, _ := strings.Cut(body, "\n")
+		if len(line) > 998 {
+			return false
+		}
+		body = rest
+	}
+	return true
 }
 
 var queuedAs = regexp.MustCompile(`(?i)\bqueued as ([A-Za-z0-9._@<>-]{1,100})`)

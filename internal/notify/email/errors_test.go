@@ -131,10 +131,18 @@ func TestCancellingTheContextEndsASendThatIsWaitingForTheServer(t *testing.T) {
 	}
 }
 
-// scriptedServer speaks just enough SMTP to accept messages and logs the commands it gets. After
-// closeAfter messages on a connection (0: never) it answers the next MAIL with 421 and hangs up, as
-// a server going away does, which go-smtp's server cannot be made to do.
-func scriptedServer(t *testing.T, closeAfter int) (addr string, accepted func() int, commands func() []string) {
+// scripted configures scriptedServer.
+type scripted struct {
+	// closeAfter: after this many messages on a connection (0: never) the server answers the next
+	// MAIL with 421 and hangs up, as a server going away does.
+	closeAfter int
+	// no8BitMIME leaves 8BITMIME out of the EHLO reply, which go-smtp's server always offers.
+	no8BitMIME bool
+}
+
+// scriptedServer speaks just enough SMTP to accept messages and logs the commands it gets, for
+// behaviour go-smtp's server cannot be made to show (see scripted). data returns the messages.
+func scriptedServer(t *testing.T, opts scripted) (addr string, data func() []string, commands func() []string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -142,8 +150,7 @@ func scriptedServer(t *testing.T, closeAfter int) (addr string, accepted func() 
 	}
 	t.Cleanup(func() { _ = ln.Close() })
 	var mu sync.Mutex
-	n := 0
-	var cmds []string
+	var cmds, msgs []string
 	go func() {
 		for {
 			conn, err := ln.Accept()
@@ -168,15 +175,20 @@ func scriptedServer(t *testing.T, closeAfter int) (addr string, accepted func() 
 					mu.Unlock()
 					switch cmd {
 					case "EHLO":
-						say("250-scripted\r\n250 8BITMIME")
+						if opts.no8BitMIME {
+							say("250 scripted")
+						} else {
+							say("250-scripted\r\n250 8BITMIME")
+						}
 					case "MAIL":
-						if closeAfter > 0 && here == closeAfter {
+						if opts.closeAfter > 0 && here == opts.closeAfter {
 							say("421 4.3.0 going away")
 							return
 						}
 						say("250 ok")
 					case "DATA":
 						say("354 go ahead")
+						var msg strings.Builder
 						for {
 							l, err := r.ReadString('\n')
 							if err != nil {
@@ -185,9 +197,10 @@ func scriptedServer(t *testing.T, closeAfter int) (addr string, accepted func() 
 							if l == ".\r\n" {
 								break
 							}
+							msg.WriteString(strings.TrimPrefix(l, "."))
 						}
 						mu.Lock()
-						n++
+						msgs = append(msgs, msg.String())
 						mu.Unlock()
 						here++
 						say("250 2.0.0 Ok: queued as SCRIPTED" + strconv.Itoa(here))
@@ -202,12 +215,12 @@ func scriptedServer(t *testing.T, closeAfter int) (addr string, accepted func() 
 		}
 	}()
 	return ln.Addr().String(),
-		func() int { mu.Lock(); defer mu.Unlock(); return n },
+		func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(msgs) },
 		func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(cmds) }
 }
 
 func TestBackToBackMessagesOnOneConnectionAreMailRcptDataWithoutResetOrNoop(t *testing.T) {
-	addr, accepted, commands := scriptedServer(t, 0)
+	addr, data, commands := scriptedServer(t, scripted{})
 	c := newChannel(t, nil, "smtp://"+addr, Options{MaxConns: 1})
 	for i := range 3 {
 		rec, err := send(t, c, opsgenieMessage("dave@example.com"))
@@ -219,13 +232,13 @@ func TestBackToBackMessagesOnOneConnectionAreMailRcptDataWithoutResetOrNoop(t *t
 		}
 	}
 	want := []string{"EHLO", "MAIL", "RCPT", "DATA", "MAIL", "RCPT", "DATA", "MAIL", "RCPT", "DATA"}
-	if got := commands(); !slices.Equal(got, want) || accepted() != 3 {
-		t.Errorf("the server got %v and accepted %d, want %v and 3", got, accepted(), want)
+	if got := commands(); !slices.Equal(got, want) || len(data()) != 3 {
+		t.Errorf("the server got %v and accepted %d, want %v and 3", got, len(data()), want)
 	}
 }
 
 func TestAConnectionTheServerClosesAfterAMessageIsReplacedWithoutLosingOrRepeatingTheNext(t *testing.T) {
-	addr, accepted, commands := scriptedServer(t, 1)
+	addr, data, commands := scriptedServer(t, scripted{closeAfter: 1})
 	c := newChannel(t, nil, "smtp://"+addr, Options{MaxConns: 1})
 	for i := range 2 {
 		rec, err := send(t, c, opsgenieMessage("dave@example.com"))
@@ -236,7 +249,7 @@ func TestAConnectionTheServerClosesAfterAMessageIsReplacedWithoutLosingOrRepeati
 			t.Errorf("message %d: receipt %+v, want the first message of its connection", i+1, rec)
 		}
 	}
-	if accepted() != 2 {
-		t.Errorf("the server accepted %d messages, want 2; commands %v", accepted(), commands())
+	if len(data()) != 2 {
+		t.Errorf("the server accepted %d messages, want 2; commands %v", len(data()), commands())
 	}
 }
