@@ -66,8 +66,17 @@ func (s *Integrations) IntegrationByName(ctx context.Context, name string) (*int
 
 // IntegrationByKeyHash implements integration.Store.
 func (s *Integrations) IntegrationByKeyHash(ctx context.Context, hash string) (*integration.Integration, error) {
-	return scanIntegration(s.db.read.QueryRowContext(ctx, `SELECT `+integrationColumns+` FROM integrations WHERE key_hash = $1`, hash))
+	if st := s.db.readStmt(integrationByKeyHashSQL); st != nil {
+		return scanIntegration(st.QueryRowContext(ctx, hash))
+	}
+	return scanIntegration(s.db.read.QueryRowContext(ctx, integrationByKeyHashSQL, hash))
 }
+
+// integrationByKeyHashSQL authenticates every intake request.
+const integrationByKeyHashSQL = `SELECT ` + integrationColumns + ` FROM integrations WHERE key_hash = $1`
+
+// hotReads are the queries outside transactions that every intake request runs, prepared once.
+func hotReads() []string { return []string{integrationByKeyHashSQL} }
 
 // Integrations implements integration.Store.
 func (s *Integrations) Integrations(ctx context.Context) ([]*integration.Integration, error) {

@@ -53,6 +53,9 @@ type DB struct {
 
 	stmtMu sync.Mutex
 	stmts  map[string]*sql.Stmt // prepared on write, by query text
+	// reads are prepared on read, by query text: the queries outside transactions that every
+	// intake request runs. database/sql prepares them again on each pool connection as needed.
+	reads map[string]*sql.Stmt
 
 	// group shares one commit among transactions waiting for SQLite's writer; nil on PostgreSQL,
 	// whose transactions run side by side.
@@ -71,22 +74,36 @@ func (db *DB) stmt(query string) *sql.Stmt {
 	return db.stmts[query]
 }
 
-// prepare prepares the fixed statements of the hot paths once, while no transaction is open.
-func (db *DB) prepare(ctx context.Context, queries []string) error {
+// readStmt returns query prepared on the read pool, or nil when it is not one of hotReads.
+func (db *DB) readStmt(query string) *sql.Stmt {
+	db.stmtMu.Lock()
+	defer db.stmtMu.Unlock()
+	return db.reads[query]
+}
+
+// prepare prepares the fixed statements of the hot paths once, while no transaction is open: writes
+// on the writer pool, reads on the read pool.
+func (db *DB) prepare(ctx context.Context, writes, reads []string) error {
 	db.stmtMu.Lock()
 	defer db.stmtMu.Unlock()
 	if db.stmts == nil {
-		db.stmts = map[string]*sql.Stmt{}
+		db.stmts, db.reads = map[string]*sql.Stmt{}, map[string]*sql.Stmt{}
 	}
-	for _, q := range queries {
-		if _, ok := db.stmts[q]; ok {
-			continue
+	for _, set := range []struct {
+		pool    *sql.DB
+		queries []string
+		into    map[string]*sql.Stmt
+	}{{db.write, writes, db.stmts}, {db.read, reads, db.reads}} {
+		for _, q := range set.queries {
+			if _, ok := set.into[q]; ok {
+				continue
+			}
+			st, err := set.pool.PrepareContext(ctx, q)
+			if err != nil {
+				return fmt.Errorf("prepare %q: %w", q, err)
+			}
+			set.into[q] = st
 		}
-		st, err := db.write.PrepareContext(ctx, q)
-		if err != nil {
-			return fmt.Errorf("prepare %q: %w", q, err)
-		}
-		db.stmts[q] = st
 	}
 	return nil
 }
@@ -112,7 +129,7 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if err := db.prepare(ctx, db.hotQueries()); err != nil {
+	if err := db.prepare(ctx, db.hotQueries(), hotReads()); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -195,7 +212,10 @@ func (db *DB) Close() error {
 	for _, st := range db.stmts {
 		st.Close()
 	}
-	db.stmts = nil
+	for _, st := range db.reads {
+		st.Close()
+	}
+	db.stmts, db.reads = nil, nil
 	db.stmtMu.Unlock()
 	err := db.write.Close()
 	if db.read != db.write {
