@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -498,15 +497,17 @@ type seg struct {
 	URL  string
 }
 
-var (
-	fieldLine = regexp.MustCompile(`^([A-Z][A-Za-z0-9 ()./_-]{0,38}): (\S.*)$`)
-	itemLine  = regexp.MustCompile(`^\s*[-*•]\s+(.*)$`)
-	urlText   = regexp.MustCompile(`https?://[^\s<>"]+`)
-)
+// The line shapes parseDescription knows. They were regular expressions, and matching them was half
+// the cost of a page's email; the hand-written matchers below do what these did (description_test.go
+// checks them against the expressions):
+//
+//	field  ^([A-Z][A-Za-z0-9 ()./_-]{0,38}): (\S.*)$   on the trimmed line
+//	item   ^\s*[-*•]\s+(.*)$
+//	link   https?://[^\s<>"]+
 
 func parseDescription(s string) []descLine {
 	var out []descLine
-	for _, line := range strings.Split(s, "\n") {
+	for line := range strings.SplitSeq(s, "\n") {
 		trimmed := strings.TrimSpace(line)
 		switch {
 		case trimmed == "":
@@ -515,11 +516,13 @@ func parseDescription(s string) []descLine {
 			}
 		case strings.HasSuffix(trimmed, ":") && utf8.RuneCountInString(trimmed) <= 60 && !strings.Contains(trimmed, "://"):
 			out = append(out, descLine{Kind: "heading", Segs: []seg{{Text: trimmed}}})
-		case itemLine.MatchString(line):
-			out = append(out, descLine{Kind: "item", Segs: linkify(itemLine.FindStringSubmatch(line)[1])})
 		default:
-			if sub := fieldLine.FindStringSubmatch(trimmed); sub != nil && !strings.Contains(sub[1], "://") {
-				out = append(out, descLine{Kind: "field", Label: sub[1] + ":", Segs: linkify(sub[2])})
+			if text, ok := itemText(line); ok {
+				out = append(out, descLine{Kind: "item", Segs: linkify(text)})
+				continue
+			}
+			if label, value, ok := fieldParts(trimmed); ok && !strings.Contains(label, "://") {
+				out = append(out, descLine{Kind: "field", Label: label + ":", Segs: linkify(value)})
 				continue
 			}
 			out = append(out, descLine{Kind: "text", Segs: linkify(trimmed)})
@@ -528,17 +531,92 @@ func parseDescription(s string) []descLine {
 	return out
 }
 
+// reSpace is what \s matches in Go's regular expressions.
+func reSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r' }
+
+// itemText is the text of a list item, "- text", "* text" or "• text", after leading white space.
+func itemText(line string) (string, bool) {
+	i := 0
+	for i < len(line) && reSpace(line[i]) {
+		i++
+	}
+	rest := line[i:]
+	switch {
+	case strings.HasPrefix(rest, "-"), strings.HasPrefix(rest, "*"):
+		rest = rest[1:]
+	case strings.HasPrefix(rest, "•"):
+		rest = rest[len("•"):]
+	default:
+		return "", false
+	}
+	if rest == "" || !reSpace(rest[0]) {
+		return "", false
+	}
+	for rest != "" && reSpace(rest[0]) {
+		rest = rest[1:]
+	}
+	return rest, true
+}
+
+// fieldParts splits "Label: value": a label of 1 to 39 characters (a capital letter first, then
+// letters, digits, spaces and ()./_-), a colon and a space, and a value that starts with something
+// other than white space.
+func fieldParts(s string) (label, value string, ok bool) {
+	colon := strings.IndexByte(s, ':')
+	if colon < 1 || colon > 39 || s[0] < 'A' || s[0] > 'Z' {
+		return "", "", false
+	}
+	for i := 1; i < colon; i++ {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || strings.IndexByte(" ()./_-", c) >= 0) {
+			return "", "", false
+		}
+	}
+	value = s[colon+1:]
+	if len(value) < 2 || value[0] != ' ' || reSpace(value[1]) {
+		return "", "", false
+	}
+	return s[:colon], value[1:], true
+}
+
+// nextLink finds the first http(s) link in s: its start and end, or -1.
+func nextLink(s string) (start, end int) {
+	for from := 0; ; {
+		i := strings.Index(s[from:], "http")
+		if i < 0 {
+			return -1, -1
+		}
+		i += from
+		j := i + len("http")
+		if strings.HasPrefix(s[j:], "s") {
+			j++
+		}
+		if strings.HasPrefix(s[j:], "://") {
+			j += len("://")
+			k := j
+			for k < len(s) && !reSpace(s[k]) && s[k] != '<' && s[k] != '>' && s[k] != '"' {
+				k++
+			}
+			if k > j {
+				return i, k
+			}
+		}
+		from = i + 1
+	}
+}
+
 // linkify splits s into text and http(s) links. Punctuation that ends a sentence is not part of a
 // link. A long link shows as its host and the start of its path, so that it does not stretch a
 // phone's screen; the full URL is the target.
 func linkify(s string) []seg {
 	var out []seg
 	for len(s) > 0 {
-		loc := urlText.FindStringIndex(s)
-		if loc == nil {
+		start, end := nextLink(s)
+		if start < 0 {
 			out = append(out, seg{Text: s})
 			break
 		}
+		loc := [2]int{start, end}
 		u := strings.TrimRight(s[loc[0]:loc[1]], ".,;:!?'")
 		if strings.HasSuffix(u, ")") && !strings.Contains(u, "(") {
 			u = strings.TrimSuffix(u, ")")
