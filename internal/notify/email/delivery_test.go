@@ -1,6 +1,7 @@
 package email
 
 import (
+	"bufio"
 	"bytes"
 	"io"
 	"mime"
@@ -289,6 +290,48 @@ func TestEightBitSafe(t *testing.T) {
 	} {
 		if got := eightBitSafe(tc.body); got != tc.want {
 			t.Errorf("eightBitSafe(%.20q…) = %v, want %v", tc.body, got, tc.want)
+		}
+	}
+}
+
+func TestTheMessageIsDotStuffedWithCRLFLineEnds(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""},
+		{"a\nb\n", "a\r\nb\r\n"},
+		{"a\r\nb", "a\r\nb\r\n"},
+		{".\n..x\n.", "..\r\n...x\r\n..\r\n"},
+		{"\n\n", "\r\n\r\n"},
+		{"x.\n y", "x.\r\n y\r\n"},
+	} {
+		var b bytes.Buffer
+		w := bufio.NewWriter(&b)
+		writeDotStuffed(w, []byte(tc.in))
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tc.want {
+			t.Errorf("writeDotStuffed(%q) = %q, want %q", tc.in, b.String(), tc.want)
+		}
+	}
+}
+
+func TestADescriptionLineThatStartsWithADotArrivesIntact(t *testing.T) {
+	srv := newTestServer(t, serverOptions{})
+	c := newChannel(t, srv, srv.url("", ""), Options{})
+	m := opsgenieMessage("dave@example.com")
+	m.Alert.Description = "first\n.\n.hidden line\n..two dots"
+	if _, err := send(t, c, m); err != nil {
+		t.Fatal(err)
+	}
+	got := srv.messages()
+	if len(got) != 1 {
+		t.Fatalf("the server got %d messages", len(got))
+	}
+	_, parts := parseMessage(t, got[0].Data)
+	r, _ := c.Render(m)
+	for _, p := range parts {
+		if p.contentType == "text/plain" && strings.ReplaceAll(p.body, "\r\n", "\n") != r.Text {
+			t.Errorf("the text part arrived as\n%q\nwant\n%q", p.body, r.Text)
 		}
 	}
 }

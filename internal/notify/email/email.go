@@ -1,6 +1,8 @@
 package email
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -18,7 +20,6 @@ import (
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
-	"github.com/wneessen/go-mail/smtp"
 
 	"github.com/tocsin-dev/tocsin/internal/notify"
 )
@@ -284,23 +285,53 @@ func (c *Channel) deliver(ctx context.Context, cn *conn, to *mail.Address, msg *
 	if err := cn.sc.Rcpt(to.Address); err != nil {
 		return "", fmt.Errorf("RCPT TO: %w", err)
 	}
-	w, err := cn.sc.Data()
+	// The message is written whole, then dot-stuffed in bulk: textproto's DotWriter, which
+	// go-mail's Data uses, goes byte by byte, and that was a tenth of a page's CPU.
+	var buf bytes.Buffer
+	if _, err := msg.WriteTo(&buf); err != nil {
+		return "", fmt.Errorf("writing the message: %w", err)
+	}
+	text := cn.sc.Text
+	id, err := text.Cmd("DATA")
 	if err != nil {
 		return "", fmt.Errorf("DATA: %w", err)
 	}
-	if _, err := msg.WriteTo(w); err != nil {
-		_ = w.Close()
+	// textproto's pipeline orders responses by id: go-mail's next command waits for this one's end.
+	text.StartResponse(id)
+	defer text.EndResponse(id)
+	if _, _, err := text.ReadResponse(354); err != nil {
+		return "", fmt.Errorf("DATA: %w", err)
+	}
+	writeDotStuffed(text.W, buf.Bytes())
+	_, _ = text.W.WriteString(".\r\n")
+	if err := text.W.Flush(); err != nil {
 		return "", fmt.Errorf("writing the message: %w", err)
 	}
-	if err := w.Close(); err != nil {
+	_, reply, err := text.ReadResponse(250)
+	if err != nil {
 		return "", fmt.Errorf("ending the message: %w", err)
 	}
 	cn.used = time.Now()
-	reply := ""
-	if dc, ok := w.(*smtp.DataCloser); ok {
-		reply = dc.ServerResponse()
-	}
 	return reply, nil
+}
+
+// writeDotStuffed writes data as the body of DATA (RFC 5321, 4.5.2): every line ends in CRLF, and
+// a line that starts with a dot gets another. Errors stay in w, for its Flush.
+func writeDotStuffed(w *bufio.Writer, data []byte) {
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) > 0 && line[0] == '.' {
+			_ = w.WriteByte('.')
+		}
+		_, _ = w.Write(line)
+		_, _ = w.WriteString("\r\n")
+	}
 }
 
 // errStale is a kept connection that cannot be used any more.
