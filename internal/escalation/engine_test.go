@@ -29,6 +29,8 @@ type pager struct {
 	srv   *httptest.Server
 	mu    sync.Mutex
 	pages []page
+	// delay is how long each page takes to answer, set before the first.
+	delay time.Duration
 }
 
 type page struct {
@@ -55,6 +57,7 @@ func newPager(t testing.TB) *pager {
 		p.mu.Lock()
 		p.pages = append(p.pages, page{User: pl.Recipient.Username, Alert: pl.Alert.ID, Step: pl.Step, Round: pl.Round, At: time.Now()})
 		p.mu.Unlock()
+		time.Sleep(p.delay)
 	}))
 	t.Cleanup(p.srv.Close)
 	return p

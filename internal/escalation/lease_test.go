@@ -2,6 +2,8 @@ package escalation_test
 
 import (
 	"context"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,6 +140,44 @@ func TestAStepWhoseProcessDiedFiresOnceWhenItsLeaseRunsOut(t *testing.T) {
 		}
 		if due, err := esc.DueSteps(ctx, time.Now().Add(time.Hour), 10); err != nil || len(due) != 0 {
 			t.Errorf("steps left after firing: %+v %v", due, err)
+		}
+	})
+}
+
+func TestPagesBeyondTheQueueGoOutInOrderWithoutWaitingForTheirLeases(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, dsn string) {
+		p := newPager(t)
+		p.delay = 300 * time.Millisecond // keeps the 32 senders busy while the alerts come
+		// A queue of two and a lease of a minute: before spilled pages were kept, the ones that
+		// found the queue full waited for their leases to run out.
+		env := servertest.StartWith(t, server.Config{Database: dsn, WebhookSecret: secret, PageQueue: 2})
+		env.Apply(t, config(p, time.Hour))
+		const n = 60
+		ids := map[string]bool{}
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				id := createForTeam(t, env, fmt.Sprintf("spill-%d", i)).ID
+				mu.Lock()
+				ids[id] = true
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		got := p.waitFor(t, n, 20*time.Second)
+		for _, pg := range got {
+			if !ids[pg.Alert] || pg.User != "alice@example.com" {
+				t.Errorf("page %+v: not one of the alerts' first steps", pg)
+			}
+			delete(ids, pg.Alert)
+		}
+		if len(ids) != 0 {
+			t.Errorf("%d alerts not paged: %v", len(ids), ids)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if len(p.list()) != n {
+			t.Errorf("%d pages, want %d", len(p.list()), n)
 		}
 	})
 }

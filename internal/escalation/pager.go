@@ -3,7 +3,9 @@ package escalation
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tocsin-dev/tocsin/internal/alert"
@@ -24,6 +26,9 @@ type Options struct {
 	SweepEvery time.Duration
 	// StepWorkers is how many scheduled steps fire at once.
 	StepWorkers int
+	// Queue is how many pages wait in memory, each with its alert, for a sender. Pages beyond it
+	// wait as their notification alone, and their alerts are read again when the queue has room.
+	Queue int
 }
 
 func (o *Options) defaults() {
@@ -43,12 +48,15 @@ func (o *Options) defaults() {
 		// Several at once, so that their transactions share commits (SQLite) or run side by side.
 		o.StepWorkers = 16
 	}
+	if o.Queue <= 0 {
+		o.Queue = 8192
+	}
 }
 
-// pagerQueue bounds the pages waiting for a sender, and so the memory a backlog takes (each holds
-// its alert). A page that finds it full stays leased in the database and is swept when its lease
-// runs out: slower, never lost.
-const pagerQueue = 8192
+// maxSpilled bounds the pages waiting beyond the queue (a notification each, a few hundred bytes).
+// A page that finds even that full stays leased in the database and is swept when its lease runs
+// out: slower, never lost.
+const maxSpilled = 100_000
 
 // finishBatch bounds how many sends are recorded in one transaction.
 const finishBatch = 256
@@ -68,6 +76,12 @@ type pager struct {
 	// sweeper never claims a page it is still sending when a lease runs out under a backlog.
 	mu       sync.Mutex
 	inflight map[string]struct{}
+	// spilled are pages this process owns that found the queue full, oldest first; refill moves
+	// them to the queue as it drains. nSpilled is len(spilled), for checks without the lock, and
+	// wake tells refill that the queue is draining.
+	spilled  []*Notification
+	nSpilled atomic.Int64
+	wake     chan struct{}
 }
 
 // Run sends pages due at once, sweeps pages whose lease ran out, and fires scheduled steps as they
@@ -75,9 +89,10 @@ type pager struct {
 // Run, pages and steps wait in the database for a process that runs it.
 func (e *Engine) Run(ctx context.Context) {
 	p := &pager{
-		queue:    make(chan page, pagerQueue),
+		queue:    make(chan page, e.opts.Queue),
 		finished: make(chan *Notification, finishBatch*4),
 		inflight: map[string]struct{}{},
+		wake:     make(chan struct{}, 1),
 	}
 	// Sends and their records outlive ctx: a page taken off the queue is finished, not dropped.
 	work := context.WithoutCancel(ctx)
@@ -87,6 +102,7 @@ func (e *Engine) Run(ctx context.Context) {
 			for {
 				select {
 				case pg := <-p.queue:
+					p.draining()
 					e.deliver(work, p, pg)
 				case <-ctx.Done():
 					for {
@@ -103,6 +119,7 @@ func (e *Engine) Run(ctx context.Context) {
 	}
 	rest.Go(func() { e.record(work, p) })
 	rest.Go(func() { e.sweep(ctx, p) })
+	rest.Go(func() { e.refillLoop(ctx, p) })
 	rest.Go(func() { e.runSteps(ctx) })
 	e.pager.Store(p)
 	<-ctx.Done()
@@ -122,11 +139,115 @@ func (e *Engine) dispatch(due []page) {
 		if !p.own(pg.n.ID) {
 			continue
 		}
+		if p.nSpilled.Load() > 0 {
+			p.spill(e, pg.n) // behind those already waiting, to keep the order
+			continue
+		}
 		select {
 		case p.queue <- pg:
 		default:
-			p.release(pg.n.ID)
-			e.log.Warn("too many pages waiting to be sent: this one goes out when its lease runs out", "alert", pg.n.AlertID, "notification", pg.n.ID)
+			p.spill(e, pg.n)
+		}
+	}
+}
+
+// spill keeps a page that found the queue full, without its alert; when too many wait already, it
+// goes out when its lease runs out.
+func (p *pager) spill(e *Engine, n *Notification) {
+	p.mu.Lock()
+	first, full := len(p.spilled) == 0, len(p.spilled) >= maxSpilled
+	if !full {
+		p.spilled = append(p.spilled, n)
+		p.nSpilled.Store(int64(len(p.spilled)))
+	}
+	p.mu.Unlock()
+	switch {
+	case full:
+		p.release(n.ID)
+		e.log.Warn("too many pages waiting to be sent: this one goes out when its lease runs out", "alert", n.AlertID, "notification", n.ID)
+	case first:
+		e.log.Warn("pages come faster than they are sent: the ones beyond the queue wait in order", "queue", cap(p.queue))
+	}
+}
+
+// draining wakes refill when pages are spilled and the queue is less than half full.
+func (p *pager) draining() {
+	if p.nSpilled.Load() > 0 && len(p.queue) < cap(p.queue)/2 {
+		select {
+		case p.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// unspill takes up to n of the oldest spilled pages.
+func (p *pager) unspill(n int) []*Notification {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n = min(n, len(p.spilled))
+	out := slices.Clone(p.spilled[:n])
+	p.spilled = slices.Delete(p.spilled, 0, n)
+	if len(p.spilled) == 0 {
+		p.spilled = nil // let a large backlog's array go
+	}
+	p.nSpilled.Store(int64(len(p.spilled)))
+	return out
+}
+
+// refillLoop refills the queue from the spilled pages when the senders say it is draining, and on
+// the sweeper's beat.
+func (e *Engine) refillLoop(ctx context.Context, p *pager) {
+	t := time.NewTicker(e.opts.SweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-p.wake:
+		}
+		e.refill(ctx, p)
+	}
+}
+
+// refill moves spilled pages to the queue while it is less than half full, reading their alerts
+// again. One whose alert stopped paging meanwhile is cancelled, as the sweeper would. Pages it
+// cannot queue stay leased to this process and go out when their leases run out.
+func (e *Engine) refill(ctx context.Context, p *pager) {
+	for ctx.Err() == nil {
+		room := cap(p.queue)/2 - len(p.queue)
+		if room <= 0 {
+			return
+		}
+		batch := p.unspill(min(room, 256))
+		if len(batch) == 0 {
+			return
+		}
+		for i, n := range batch {
+			a, err := e.store.Alert(ctx, n.AlertID)
+			switch {
+			case errors.Is(err, alert.ErrNotFound):
+				err = e.finish(ctx, n, Cancelled, "the alert was deleted")
+			case err == nil && !live(a, n.Epoch):
+				err = e.finish(ctx, n, Cancelled, "the alert was acknowledged, closed, snoozed or restarted first")
+			case err == nil:
+				select {
+				case p.queue <- page{n: n, a: a}:
+					continue
+				case <-ctx.Done():
+					err = context.Cause(ctx)
+				}
+			}
+			if err != nil {
+				e.log.Warn("reading a page's alert to send it: it goes out when its lease runs out", "notification", n.ID, "err", err)
+			}
+			p.release(n.ID)
+			if ctx.Err() != nil {
+				for _, left := range batch[i+1:] {
+					p.release(left.ID)
+				}
+				return
+			}
 		}
 	}
 }

@@ -69,6 +69,9 @@ type Config struct {
 	// PageLease is how long a replica owns a page it is sending; a page whose replica died before
 	// sending it goes out from another (or the restarted one) after this. 0 means one minute.
 	PageLease time.Duration
+	// PageQueue is how many pages due at once wait in memory, with their alerts, for a sender; 0
+	// means 8192. Pages beyond it wait in order and are sent as the queue drains.
+	PageQueue int
 	Log       *slog.Logger
 }
 
@@ -261,7 +264,7 @@ func escalationEngine(ctx context.Context, cfg Config, db *store.DB, q *jobs.Que
 	}
 	sender := &notify.Sender{Channels: channels, People: fullNames(db.OnCall(), time.Minute),
 		Links: pageLinks(cfg.BaseURL, links, cfg.Log), History: db.Escalations(nil)}
-	return escalation.NewEngine(db.Escalations(q), sender, cfg.Log, escalation.Options{Lease: cfg.PageLease}), channels, closeChannels, nil
+	return escalation.NewEngine(db.Escalations(q), sender, cfg.Log, escalation.Options{Lease: cfg.PageLease, Queue: cfg.PageQueue}), channels, closeChannels, nil
 }
 
 // fullNames looks up the full names pages greet people by, keeping each for ttl: a page should not
