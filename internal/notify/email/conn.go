@@ -19,8 +19,9 @@ type conn struct {
 	sc     *smtp.Client // go-mail's SMTP client on it
 	secure bool         // TLS is on (implicit or STARTTLS)
 	used   time.Time    // when it last sent a message; zero for a new one
-	// eightBit: the server takes 8bit bodies (8BITMIME).
-	eightBit bool
+	// What the server offers: 8bit bodies (8BITMIME), SMTPUTF8, and both PIPELINING and CHUNKING,
+	// which deliver needs to send a message in one round trip.
+	eightBit, smtputf8, chunking bool
 
 	// Set while idle, under Channel.mu: gen tells a timer from an earlier idle spell that it is
 	// too late.
@@ -159,8 +160,13 @@ func (c *Channel) dial(ctx context.Context) (_ *conn, err error) {
 		}
 	}
 	c.logger.Debug("email: connected", "server", c.cfg.Addr(), "tls", secure, "auth", c.cfg.Username != "")
-	eightBit, _ := sc.Extension("8BITMIME")
-	return &conn{raw: raw, sc: sc, secure: secure, eightBit: eightBit}, nil
+	cn := &conn{raw: raw, sc: sc, secure: secure}
+	cn.eightBit, _ = sc.Extension("8BITMIME")
+	cn.smtputf8, _ = sc.Extension("SMTPUTF8")
+	pipelining, _ := sc.Extension("PIPELINING")
+	chunking, _ := sc.Extension("CHUNKING")
+	cn.chunking = pipelining && chunking
+	return cn, nil
 }
 
 // auth is SMTP AUTH with PLAIN or LOGIN, which every submission server offers, and only over TLS:

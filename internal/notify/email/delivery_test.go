@@ -305,12 +305,12 @@ func TestTheMessageIsDotStuffedWithCRLFLineEnds(t *testing.T) {
 	} {
 		var b bytes.Buffer
 		w := bufio.NewWriter(&b)
-		writeDotStuffed(w, []byte(tc.in))
+		writeLines(w, []byte(tc.in), true)
 		if err := w.Flush(); err != nil {
 			t.Fatal(err)
 		}
 		if b.String() != tc.want {
-			t.Errorf("writeDotStuffed(%q) = %q, want %q", tc.in, b.String(), tc.want)
+			t.Errorf("writeLines(%q, dot-stuffed) = %q, want %q", tc.in, b.String(), tc.want)
 		}
 	}
 }

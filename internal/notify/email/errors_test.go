@@ -3,6 +3,7 @@ package email
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"slices"
 	"strconv"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-smtp"
+
+	"github.com/tocsin-dev/tocsin/internal/notify"
 )
 
 func TestServerRepliesAreClassified(t *testing.T) {
@@ -138,6 +141,10 @@ type scripted struct {
 	closeAfter int
 	// no8BitMIME leaves 8BITMIME out of the EHLO reply, which go-smtp's server always offers.
 	no8BitMIME bool
+	// chunking offers PIPELINING and CHUNKING, and takes BDAT.
+	chunking bool
+	// refuseRcpt answers RCPT with 550.
+	refuseRcpt bool
 }
 
 // scriptedServer speaks just enough SMTP to accept messages and logs the commands it gets, for
@@ -175,11 +182,40 @@ func scriptedServer(t *testing.T, opts scripted) (addr string, data func() []str
 					mu.Unlock()
 					switch cmd {
 					case "EHLO":
-						if opts.no8BitMIME {
-							say("250 scripted")
-						} else {
-							say("250-scripted\r\n250 8BITMIME")
+						caps := "250-scripted"
+						if !opts.no8BitMIME {
+							caps += "\r\n250-8BITMIME"
 						}
+						if opts.chunking {
+							caps += "\r\n250-PIPELINING\r\n250-CHUNKING"
+						}
+						say(caps + "\r\n250 SIZE")
+					case "RCPT":
+						if opts.refuseRcpt {
+							say("550 5.1.1 no such user")
+						} else {
+							say("250 ok")
+						}
+					case "BDAT":
+						f := strings.Fields(line)
+						size, err := strconv.Atoi(f[1])
+						if err != nil || len(f) != 3 || f[2] != "LAST" {
+							t.Errorf("BDAT command %q", line)
+							return
+						}
+						chunk := make([]byte, size)
+						if _, err := io.ReadFull(r, chunk); err != nil {
+							return
+						}
+						if opts.refuseRcpt {
+							say("554 5.5.1 no valid recipients")
+							continue
+						}
+						mu.Lock()
+						msgs = append(msgs, string(chunk))
+						mu.Unlock()
+						here++
+						say("250 2.0.0 Ok: queued as SCRIPTED" + strconv.Itoa(here))
 					case "MAIL":
 						if opts.closeAfter > 0 && here == opts.closeAfter {
 							say("421 4.3.0 going away")
@@ -234,6 +270,52 @@ func TestBackToBackMessagesOnOneConnectionAreMailRcptDataWithoutResetOrNoop(t *t
 	want := []string{"EHLO", "MAIL", "RCPT", "DATA", "MAIL", "RCPT", "DATA", "MAIL", "RCPT", "DATA"}
 	if got := commands(); !slices.Equal(got, want) || len(data()) != 3 {
 		t.Errorf("the server got %v and accepted %d, want %v and 3", got, len(data()), want)
+	}
+}
+
+func TestAServerWithPipeliningAndChunkingGetsEachMessageInOneBDATChunk(t *testing.T) {
+	addr, data, commands := scriptedServer(t, scripted{chunking: true})
+	c := newChannel(t, nil, "smtp://"+addr, Options{MaxConns: 1})
+	m := opsgenieMessage("dave@example.com")
+	m.Alert.Description = ".a line that starts with a dot\nand one that does not"
+	for i := range 2 {
+		rec, err := send(t, c, m)
+		if err != nil {
+			t.Fatalf("message %d: %v", i+1, err)
+		}
+		if want := "SCRIPTED" + strconv.Itoa(i+1); rec.ProviderID != want {
+			t.Errorf("message %d: receipt %+v, want the queue id %s", i+1, rec, want)
+		}
+	}
+	want := []string{"EHLO", "MAIL", "RCPT", "BDAT", "MAIL", "RCPT", "BDAT"}
+	if got := commands(); !slices.Equal(got, want) {
+		t.Errorf("the server got %v, want %v", got, want)
+	}
+	got := data()
+	if len(got) != 2 {
+		t.Fatalf("%d messages", len(got))
+	}
+	if strings.Contains(strings.ReplaceAll(got[0], "\r\n", ""), "\n") {
+		t.Error("the chunk has a bare LF: BDAT takes the message as it is, so its lines must end in CRLF")
+	}
+	_, parts := parseMessage(t, []byte(got[0]))
+	r, _ := c.Render(m)
+	for _, p := range parts {
+		if p.contentType == "text/plain" && strings.ReplaceAll(p.body, "\r\n", "\n") != r.Text {
+			t.Errorf("the text part arrived as\n%q\nwant\n%q", p.body, r.Text)
+		}
+	}
+}
+
+func TestARefusedRecipientInAPipelinedChunkIsAPermanentError(t *testing.T) {
+	addr, data, _ := scriptedServer(t, scripted{chunking: true, refuseRcpt: true})
+	c := newChannel(t, nil, "smtp://"+addr, Options{})
+	_, err := send(t, c, opsgenieMessage("dave@example.com"))
+	if err == nil || !notify.IsPermanent(err) || !strings.Contains(err.Error(), "550") {
+		t.Fatalf("Send = %v, want a permanent error naming the 550", err)
+	}
+	if len(data()) != 0 {
+		t.Errorf("the server took %d messages", len(data()))
 	}
 }
 
