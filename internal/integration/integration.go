@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/tocsin-dev/tocsin/internal/secret"
@@ -93,11 +94,40 @@ type Store interface {
 type Service struct {
 	store Store
 	now   func() time.Time
+
+	// keys remembers, for keyTTL, the enabled integrations that keys authenticated, by key hash:
+	// every intake request authenticates, and a database read for each cost more than anything else
+	// in the request but the SNS signature. This Service's own changes clear it; changes made by
+	// another process (a replica, the CLI) take effect here within keyTTL.
+	// gen counts forgetKeys, so that a lookup that raced with a change does not remember what it
+	// read before the change.
+	mu   sync.Mutex
+	keys map[string]knownKey
+	gen  uint64
 }
+
+type knownKey struct {
+	in    Integration
+	until time.Time
+}
+
+// keyTTL bounds how long a key that was disabled, rotated or deleted elsewhere still works here.
+const keyTTL = time.Second
+
+// maxKnownKeys bounds the remembered keys; when full, they are all forgotten.
+const maxKnownKeys = 1024
 
 // NewService returns a Service over store.
 func NewService(store Store) *Service {
-	return &Service{store: store, now: time.Now}
+	return &Service{store: store, now: time.Now, keys: map[string]knownKey{}}
+}
+
+// forgetKeys makes the next Authenticate of every key read the database.
+func (s *Service) forgetKeys() {
+	s.mu.Lock()
+	clear(s.keys)
+	s.gen++
+	s.mu.Unlock()
 }
 
 var validName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 ._@-]{0,99}$`)
@@ -184,12 +214,13 @@ func (s *Service) Update(ctx context.Context, name string, change func(*Integrat
 	if err := s.store.UpdateIntegration(ctx, in); err != nil {
 		return nil, fmt.Errorf("update integration %q: %w", name, err)
 	}
+	s.forgetKeys()
 	return in, nil
 }
 
 // RotateKey gives the named integration a new API key and returns it; like a new integration's key it
-// is shown once and stored only as its hash. The old key stops working at once: whatever sends with it
-// (an SNS subscription, a script) must be given the new one.
+// is shown once and stored only as its hash. The old key stops working at once (within keyTTL on
+// other processes): whatever sends with it (an SNS subscription, a script) must be given the new one.
 func (s *Service) RotateKey(ctx context.Context, name string) (*Integration, string, error) {
 	in, err := s.store.IntegrationByName(ctx, name)
 	if err != nil {
@@ -203,15 +234,27 @@ func (s *Service) RotateKey(ctx context.Context, name string) (*Integration, str
 	if err := s.store.UpdateIntegration(ctx, in); err != nil {
 		return nil, "", fmt.Errorf("rotate the key of integration %q: %w", name, err)
 	}
+	s.forgetKeys()
 	return in, key, nil
 }
 
-// Authenticate returns the enabled integration that owns key.
+// Authenticate returns the enabled integration that owns key. A key that worked within the last
+// second is not looked up again (see Service).
 func (s *Service) Authenticate(ctx context.Context, key string) (*Integration, error) {
 	if key == "" {
 		return nil, ErrUnknownKey
 	}
-	in, err := s.store.IntegrationByKeyHash(ctx, secret.Hash(key))
+	hash := secret.Hash(key)
+	now := s.now()
+	s.mu.Lock()
+	known, ok := s.keys[hash]
+	gen := s.gen
+	s.mu.Unlock()
+	if ok && now.Before(known.until) && secret.Matches(known.in.KeyHash, key) {
+		in := known.in
+		return &in, nil
+	}
+	in, err := s.store.IntegrationByKeyHash(ctx, hash)
 	if errors.Is(err, ErrNotFound) {
 		return nil, ErrUnknownKey
 	}
@@ -226,6 +269,14 @@ func (s *Service) Authenticate(ctx context.Context, key string) (*Integration, e
 	if !in.Enabled {
 		return nil, ErrDisabled
 	}
+	s.mu.Lock()
+	if s.gen == gen {
+		if len(s.keys) >= maxKnownKeys {
+			clear(s.keys)
+		}
+		s.keys[hash] = knownKey{in: *in, until: now.Add(keyTTL)}
+	}
+	s.mu.Unlock()
 	return in, nil
 }
 
@@ -250,7 +301,11 @@ func (s *Service) Delete(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return s.store.DeleteIntegration(ctx, in.ID)
+	if err := s.store.DeleteIntegration(ctx, in.ID); err != nil {
+		return err
+	}
+	s.forgetKeys()
+	return nil
 }
 
 func randomHex(n int) (string, error) {

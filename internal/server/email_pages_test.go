@@ -243,7 +243,9 @@ func TestPagesWaitOutAMailServerThatIsDownOrRefusingAndAllArriveWhenItIsBack(t *
 	}
 	defer sink.Close()
 	env := servertest.StartWith(t, server.Config{Database: storetest.SQLite(t), SMTPURL: sink.URL(), SMTPFrom: "tocsin@example.com"})
-	env.Apply(t, emailTeam)
+	// Only the first step counts here: the team step pages alice again, and on a busy machine her
+	// retries can come after it.
+	env.Apply(t, strings.Replace(emailTeam, "{delay: 5s, notify: {team: secops}}", "{delay: 1h, notify: {team: secops}}", 1))
 	create := func(alias string) {
 		if _, err := env.App.Alerts.Create(context.Background(), alert.Origin{Actor: alert.System},
 			alert.CreateRequest{Message: "disk full " + alias, Alias: alias, Priority: alert.P1, Responders: []alert.Responder{{Type: "team", Name: "secops"}}}); err != nil {
