@@ -34,7 +34,7 @@ var _ alert.Store = (*Alerts)(nil)
 // InTx implements alert.Store.
 func (s *Alerts) InTx(ctx context.Context, fn func(alert.Tx) error) error {
 	return s.db.inTx(ctx, func(tx *sql.Tx) error {
-		return fn(&alertTx{tx: tx, db: s.db, jobs: s.jobs})
+		return s.db.runAlertTx(ctx, tx, s.jobs, func(t *alertTx) error { return fn(t) })
 	})
 }
 
@@ -326,6 +326,52 @@ type alertTx struct {
 	tx   *sql.Tx
 	db   *DB
 	jobs Inserter
+	// logs wait to be written together when the transaction's work is done: a create writes three
+	// (created, escalation started, notified), and one INSERT of several rows costs little more
+	// than one of a single row.
+	logs []*alert.LogEntry
+}
+
+// runAlertTx runs fn on a transaction's alertTx and writes its pending log lines after it.
+func (db *DB) runAlertTx(ctx context.Context, tx *sql.Tx, jobs Inserter, fn func(*alertTx) error) error {
+	t := &alertTx{tx: tx, db: db, jobs: jobs}
+	if err := fn(t); err != nil {
+		return err
+	}
+	return t.flushLogs(ctx)
+}
+
+// maxLogsPerInsert is the most log lines one INSERT writes; the statements for 1 to this many rows
+// are prepared.
+const maxLogsPerInsert = 4
+
+// insertLogsSQL inserts n log lines.
+func insertLogsSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(`INSERT INTO alert_logs (alert_id, type, log, owner, created_at) VALUES `)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "($%d, $%d, $%d, $%d, $%d)", 5*i+1, 5*i+2, 5*i+3, 5*i+4, 5*i+5)
+	}
+	return b.String()
+}
+
+func (t *alertTx) flushLogs(ctx context.Context) error {
+	for len(t.logs) > 0 {
+		n := min(len(t.logs), maxLogsPerInsert)
+		args := make([]any, 0, 5*n)
+		for _, e := range t.logs[:n] {
+			args = append(args, e.AlertID, e.Type, e.Text, e.Owner, millis(e.CreatedAt))
+		}
+		if _, err := t.exec(ctx, insertLogsSQL(n), args...); err != nil {
+			return fmt.Errorf("add log: %w", err)
+		}
+		t.logs = t.logs[n:]
+	}
+	t.logs = nil
+	return nil
 }
 
 // exec and queryRow run a statement in the transaction, prepared once when it is one of the hot
@@ -360,14 +406,16 @@ func (db *DB) nextTinyIDSQL() string {
 
 const (
 	insertNoteSQL    = `INSERT INTO alert_notes (alert_id, note, owner, created_at) VALUES ($1, $2, $3, $4) RETURNING id`
-	insertLogSQL     = `INSERT INTO alert_logs (alert_id, type, log, owner, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id`
 	insertRequestSQL = `INSERT INTO requests (id, action, alert_id, alias, integration_id, success, status, processed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`
 	rememberSQL      = `INSERT INTO intake_messages (integration_id, message_id, received_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`
 )
 
 // hotQueries are the statements every create, action and intake message runs.
 func (db *DB) hotQueries() []string {
-	q := []string{insertAlertSQL, updateAlertSQL, db.openByAliasSQL(), db.latestByAliasSQL(), db.nextTinyIDSQL(), insertNoteSQL, insertLogSQL, insertRequestSQL, rememberSQL, insertNotificationSQL, getObjectSQL, integrationTeamSQL, updateNotificationSQL, configRevisionSQL, scheduleStepSQL, doneStepSQL}
+	q := []string{insertAlertSQL, updateAlertSQL, db.openByAliasSQL(), db.latestByAliasSQL(), db.nextTinyIDSQL(), insertNoteSQL, insertRequestSQL, rememberSQL, insertNotificationSQL, getObjectSQL, integrationTeamSQL, updateNotificationSQL, configRevisionSQL, scheduleStepSQL, doneStepSQL}
+	for n := 1; n <= maxLogsPerInsert; n++ {
+		q = append(q, insertLogsSQL(n))
+	}
 	for _, t := range []alert.IdentifierType{alert.ByID, alert.ByTiny, alert.ByAlias} {
 		cond, _, _ := where(alert.Ref{Type: t, Value: "1"})
 		q = append(q, `SELECT `+alertColumns+` FROM alerts WHERE `+cond+db.forUpdate())
@@ -431,6 +479,9 @@ func (t *alertTx) Update(ctx context.Context, a *alert.Alert) error {
 }
 
 func (t *alertTx) Delete(ctx context.Context, id string) error {
+	if err := t.flushLogs(ctx); err != nil { // lines about this alert go with it
+		return err
+	}
 	for _, q := range []string{`DELETE FROM alert_notes WHERE alert_id = $1`, `DELETE FROM alert_logs WHERE alert_id = $1`, `DELETE FROM alerts WHERE id = $1`} {
 		if _, err := t.exec(ctx, q, id); err != nil {
 			return fmt.Errorf("delete alert %s: %w", id, err)
@@ -448,12 +499,9 @@ func (t *alertTx) AddNote(ctx context.Context, n *alert.Note) error {
 	return nil
 }
 
-func (t *alertTx) AddLog(ctx context.Context, e *alert.LogEntry) error {
-	err := t.queryRow(ctx, insertLogSQL,
-		e.AlertID, e.Type, e.Text, e.Owner, millis(e.CreatedAt)).Scan(&e.ID)
-	if err != nil {
-		return fmt.Errorf("add log: %w", err)
-	}
+// AddLog writes e when the transaction's work is done (see alertTx.logs); e.ID stays 0.
+func (t *alertTx) AddLog(_ context.Context, e *alert.LogEntry) error {
+	t.logs = append(t.logs, e)
 	return nil
 }
 

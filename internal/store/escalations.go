@@ -26,7 +26,7 @@ var _ escalation.Store = (*Escalations)(nil)
 // InTx implements escalation.Store.
 func (s *Escalations) InTx(ctx context.Context, fn func(escalation.Tx) error) error {
 	return s.db.inTx(ctx, func(tx *sql.Tx) error {
-		return fn(&alertTx{tx: tx, db: s.db, jobs: s.jobs})
+		return s.db.runAlertTx(ctx, tx, s.jobs, func(t *alertTx) error { return fn(t) })
 	})
 }
 
