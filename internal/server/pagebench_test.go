@@ -79,9 +79,9 @@ const (
 // pageSeqRE finds the finding's sequence number, which its Title (and so the email's Subject) carries.
 var pageSeqRE = regexp.MustCompile(`bench#(\d+)#`)
 
-// BenchmarkFindingToEmail posts distinct signed findings at a fixed rate (100/s and 1,000/s) for
-// TOCSIN_BENCH_SECONDS (default 10) and measures, per finding, the time from the start of its POST
-// to the arrival of its page at the SMTP server. The senders are open loop: finding i is due at
+// BenchmarkFindingToEmail posts distinct signed findings at a fixed rate (100/s and 1,000/s, or the
+// comma-separated TOCSIN_BENCH_RATES) for TOCSIN_BENCH_SECONDS (default 10) and measures, per
+// finding, the time from the start of its POST to the arrival of its page at the SMTP server. The senders are open loop: finding i is due at
 // start + i/rate whatever happened to the ones before it. Messages are signed before the clock
 // starts (signing is SNS's work, and RSA signing at 1,000/s would take a core of the two).
 //
@@ -106,12 +106,23 @@ func BenchmarkFindingToEmail(b *testing.B) {
 		}
 		seconds = n
 	}
+	rates := []int{100, 1000}
+	if v := os.Getenv("TOCSIN_BENCH_RATES"); v != "" {
+		rates = nil
+		for f := range strings.SplitSeq(v, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n <= 0 {
+				b.Fatalf("TOCSIN_BENCH_RATES=%q is not a comma-separated list of findings per second", v)
+			}
+			rates = append(rates, n)
+		}
+	}
 	for _, db := range []struct {
 		name string
 		dsn  func(testing.TB) string
 	}{{"sqlite", storetest.SQLite}, {"postgres", storetest.Postgres}} {
 		b.Run(db.name, func(b *testing.B) {
-			for _, rate := range []int{100, 1000} {
+			for _, rate := range rates {
 				b.Run(fmt.Sprintf("%d-per-s", rate), func(b *testing.B) {
 					findingsToEmail(b, db.dsn(b), rate, time.Duration(seconds)*time.Second)
 				})
