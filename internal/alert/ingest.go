@@ -96,7 +96,7 @@ func (s *Service) ingestOnce(ctx context.Context, o Origin, key string, items []
 		}
 		for _, it := range byAlias(items) {
 			if it.Create != nil {
-				stale, err := notNews(ctx, tx, it.Create)
+				stale, latest, err := notNews(ctx, tx, it.Create)
 				if err != nil {
 					return err
 				}
@@ -104,7 +104,7 @@ func (s *Service) ingestOnce(ctx context.Context, o Origin, key string, items []
 					res.Quiet++
 					continue
 				}
-				c, err := s.createIn(ctx, tx, o, *it.Create, now)
+				c, err := s.createIn(ctx, tx, o, *it.Create, now, latest)
 				if err != nil {
 					return err
 				}
@@ -165,18 +165,18 @@ func keepVersion(ctx context.Context, tx Tx, it Occurrence) error {
 
 // notNews reports whether req reports a version of its source record that the alias's latest alert
 // has already seen.
-func notNews(ctx context.Context, tx Tx, req *CreateRequest) (bool, error) {
+func notNews(ctx context.Context, tx Tx, req *CreateRequest) (bool, *aliasLatest, error) {
 	if req.SourceVersion == 0 || req.Alias == "" {
-		return false, nil
+		return false, nil, nil
 	}
 	last, err := tx.LatestByAlias(ctx, req.Alias)
 	if errors.Is(err, ErrNotFound) {
-		return false, nil
+		return false, &aliasLatest{}, nil
 	}
 	if err != nil {
-		return false, err
+		return false, nil, err
 	}
-	return last.SourceVersion >= req.SourceVersion, nil
+	return last.SourceVersion >= req.SourceVersion, &aliasLatest{alert: last}, nil
 }
 
 // byAlias orders occurrences by alias (stable, so one alias keeps its order): every transaction then

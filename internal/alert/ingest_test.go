@@ -88,6 +88,7 @@ func TestAReportOlderThanTheResolveThatClosedItsAlertOpensNothing(t *testing.T) 
 			want alert.IngestResult
 		}{
 			{"the finding", func() alert.IngestResult { return report("m1", 100) }, alert.IngestResult{Created: 1}},
+			{"an update while its alert is open", func() alert.IngestResult { return report("m1b", 150) }, alert.IngestResult{Deduped: 1}},
 			{"its resolve", func() alert.IngestResult { return resolve("m2", "late-f", 300) }, alert.IngestResult{Closed: 1}},
 			{"an update made before the resolve, late", func() alert.IngestResult { return report("m3", 200) }, alert.IngestResult{Quiet: 1}},
 			{"the finding active again after the resolve", func() alert.IngestResult { return report("m4", 400) }, alert.IngestResult{Created: 1}},

@@ -135,16 +135,33 @@ func (s *Service) createOnce(ctx context.Context, o Origin, req CreateRequest) (
 	var res CreateResult
 	err := s.store.InTx(ctx, func(tx Tx) error {
 		var err error
-		res, err = s.createIn(ctx, tx, o, req, s.now())
+		res, err = s.createIn(ctx, tx, o, req, s.now(), nil)
 		return err
 	})
 	return res, err
 }
 
 // createIn is the body of a create inside a transaction, shared by Create and Ingest.
-func (s *Service) createIn(ctx context.Context, tx Tx, o Origin, req CreateRequest, now time.Time) (CreateResult, error) {
+// aliasLatest is the latest alert of an alias as the transaction already read it (locked), or none.
+type aliasLatest struct{ alert *Alert }
+
+// openAlert is the alias's open alert, or ErrNotFound. With the latest alert already read, it spares
+// a query when that one is open (an alias has one open alert at most, and nothing reopens a closed
+// one) or when the alias has no alert at all; a closed latest alert does not prove that none is open
+// (replicas' clocks may differ on created_at), so the open one is then looked up.
+func openAlert(ctx context.Context, tx Tx, alias string, latest *aliasLatest) (*Alert, error) {
+	switch {
+	case latest != nil && latest.alert == nil:
+		return nil, ErrNotFound
+	case latest != nil && latest.alert.Status == StatusOpen:
+		return latest.alert, nil
+	}
+	return tx.OpenByAlias(ctx, alias)
+}
+
+func (s *Service) createIn(ctx context.Context, tx Tx, o Origin, req CreateRequest, now time.Time, latest *aliasLatest) (CreateResult, error) {
 	if req.Alias != "" {
-		open, err := tx.OpenByAlias(ctx, req.Alias)
+		open, err := openAlert(ctx, tx, req.Alias, latest)
 		switch {
 		case err == nil:
 			open.Count++
