@@ -312,6 +312,14 @@ func TestTheMessageIsDotStuffedWithCRLFLineEnds(t *testing.T) {
 		if b.String() != tc.want {
 			t.Errorf("writeLines(%q, dot-stuffed) = %q, want %q", tc.in, b.String(), tc.want)
 		}
+		b.Reset()
+		writeLines(w, []byte(tc.in), false)
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		if n := linesLen([]byte(tc.in)); n != b.Len() {
+			t.Errorf("linesLen(%q) = %d, but writeLines writes %d bytes (%q)", tc.in, n, b.Len(), b.String())
+		}
 	}
 }
 

@@ -97,6 +97,9 @@ type Channel struct {
 	randMu sync.Mutex
 	rand   io.Reader
 
+	// buffers hold messages while they are sent, so that a burst of pages reuses a few.
+	buffers sync.Pool
+
 	// slots holds a token per connection in use, which bounds connections to MaxConns.
 	slots chan struct{}
 
@@ -278,8 +281,15 @@ func (c *Channel) deliver(ctx context.Context, cn *conn, to *mail.Address, msg *
 	}
 	// The message is written whole and sent in bulk: textproto's DotWriter, which go-mail's Data
 	// uses, goes byte by byte, and that was a tenth of a page's CPU.
-	var buf bytes.Buffer
-	if _, err := msg.WriteTo(&buf); err != nil {
+	buf, _ := c.buffers.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		buf.Reset()
+		c.buffers.Put(buf)
+	}()
+	if _, err := msg.WriteTo(buf); err != nil {
 		return "", fmt.Errorf("writing the message: %w", err)
 	}
 	send := c.sendData
@@ -336,12 +346,6 @@ func (c *Channel) sendData(cn *conn, to *mail.Address, data []byte, _ bool) (str
 // either side. A server that refuses MAIL or RCPT still reads the chunk, whose size the command
 // gives, and refuses it too.
 func (c *Channel) sendChunk(cn *conn, to *mail.Address, data []byte, eightBit bool) (string, error) {
-	var body bytes.Buffer
-	body.Grow(len(data) + len(data)/32)
-	lines := bufio.NewWriterSize(&body, 4096)
-	writeLines(lines, data, false)
-	_ = lines.Flush()
-
 	mailCmd := "MAIL FROM:<" + c.from.Address + ">"
 	if eightBit {
 		mailCmd += " BODY=8BITMIME"
@@ -352,8 +356,8 @@ func (c *Channel) sendChunk(cn *conn, to *mail.Address, data []byte, eightBit bo
 	text := cn.sc.Text
 	id := text.Next()
 	text.StartRequest(id)
-	_, _ = text.W.WriteString(mailCmd + "\r\nRCPT TO:<" + to.Address + ">\r\nBDAT " + strconv.Itoa(body.Len()) + " LAST\r\n")
-	_, _ = text.W.Write(body.Bytes())
+	_, _ = text.W.WriteString(mailCmd + "\r\nRCPT TO:<" + to.Address + ">\r\nBDAT " + strconv.Itoa(linesLen(data)) + " LAST\r\n")
+	writeLines(text.W, data, false)
 	err := text.W.Flush()
 	text.EndRequest(id)
 	text.StartResponse(id)
@@ -392,6 +396,21 @@ func isASCII(s string) bool {
 		}
 	}
 	return true
+}
+
+// linesLen is how many bytes writeLines writes for data without dot-stuffing.
+func linesLen(data []byte) int {
+	n := 0
+	for len(data) > 0 {
+		line := data
+		if i := bytes.IndexByte(data, '\n'); i >= 0 {
+			line, data = data[:i], data[i+1:]
+		} else {
+			data = nil
+		}
+		n += len(bytes.TrimSuffix(line, []byte("\r"))) + 2
+	}
+	return n
 }
 
 // writeLines writes data with every line ending in CRLF, as SMTP wants it; with dotStuff, as the
