@@ -197,16 +197,21 @@ func (p *pager) unspill(n int) []*Notification {
 // refillLoop refills the queue from the spilled pages when the senders say it is draining, and on
 // the sweeper's beat.
 func (e *Engine) refillLoop(ctx context.Context, p *pager) {
-	t := time.NewTicker(e.opts.SweepEvery)
+	every(ctx, e.opts.SweepEvery, p.wake, func() { e.refill(ctx, p) })
+}
+
+// every calls fn each period, and whenever wake (which may be nil) says so, until ctx ends.
+func every(ctx context.Context, period time.Duration, wake <-chan struct{}, fn func()) {
+	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-		case <-p.wake:
+		case <-wake:
 		}
-		e.refill(ctx, p)
+		fn()
 	}
 }
 
@@ -364,20 +369,13 @@ func (e *Engine) record(ctx context.Context, p *pager) {
 
 // sweep claims pages whose lease ran out (their process died while it owned them) and sends them.
 func (e *Engine) sweep(ctx context.Context, p *pager) {
-	t := time.NewTicker(e.opts.SweepEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, e.opts.SweepEvery, nil, func() {
 		expired, err := e.store.ExpiredLeases(ctx, e.now(), 100)
 		if err != nil {
 			if ctx.Err() == nil {
 				e.log.Warn("looking for pages whose sender died", "err", err)
 			}
-			continue
+			return
 		}
 		for _, n := range expired {
 			if p.owns(n.ID) {
@@ -387,7 +385,7 @@ func (e *Engine) sweep(ctx context.Context, p *pager) {
 				e.log.Warn("taking over a page whose sender died", "notification", n.ID, "err", err)
 			}
 		}
-	}
+	})
 }
 
 // takeOver claims one page whose lease ran out and sends it, or cancels it when its alert no

@@ -37,14 +37,7 @@ func (e *Engine) runSteps(ctx context.Context) {
 		close(work)
 		wg.Wait()
 	}()
-	t := time.NewTicker(stepPoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, stepPoll, nil, func() {
 		// A full batch means more are due: look again at once rather than a poll later.
 		for {
 			due, err := e.store.ClaimDueSteps(ctx, e.now(), e.now().Add(e.opts.Lease), stepBatch)
@@ -52,7 +45,7 @@ func (e *Engine) runSteps(ctx context.Context) {
 				if ctx.Err() == nil {
 					e.log.Warn("claiming escalation steps that are due", "err", err)
 				}
-				break
+				return
 			}
 			for _, s := range due {
 				select {
@@ -62,10 +55,10 @@ func (e *Engine) runSteps(ctx context.Context) {
 				}
 			}
 			if len(due) < stepBatch {
-				break
+				return
 			}
 		}
-	}
+	})
 }
 
 // fireScheduled fires one claimed step; a failure holds it back with backoff, and enough of them drop it.

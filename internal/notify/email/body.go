@@ -238,28 +238,12 @@ func writeHTML(b *strings.Builder, v *view) {
 	b.WriteString(htmlTitleStart)
 	escapeHTML(b, v.Title)
 	b.WriteString(htmlTitleEnd)
-	if v.Escalation != "" {
-		b.WriteString(htmlEscalation)
-		escapeHTML(b, v.Escalation)
-		b.WriteString(htmlNoteEnd)
-	}
-	if v.StateNote != "" {
-		b.WriteString(htmlStateNote)
-		escapeHTML(b, v.StateNote)
-		b.WriteString(htmlNoteEnd)
-	}
+	writeEscaped(b, htmlEscalation, v.Escalation, htmlNoteEnd)
+	writeEscaped(b, htmlStateNote, v.StateNote, htmlNoteEnd)
 	if v.Ack != "" || v.Close != "" {
 		b.WriteString(htmlButtonsStart)
-		if v.Ack != "" {
-			b.WriteString(htmlAckStart)
-			escapeURL(b, v.Ack)
-			b.WriteString(htmlAckEnd)
-		}
-		if v.Close != "" {
-			b.WriteString(htmlCloseStart)
-			escapeURL(b, v.Close)
-			b.WriteString(htmlCloseEnd)
-		}
+		writeLink(b, htmlAckStart, v.Ack, htmlAckEnd)
+		writeLink(b, htmlCloseStart, v.Close, htmlCloseEnd)
 		b.WriteString(htmlButtonsEnd)
 	}
 	if len(v.Facts) > 0 {
@@ -298,16 +282,8 @@ func writeHTML(b *strings.Builder, v *view) {
 	}
 	if v.AlertURL != "" || v.Finding != "" {
 		b.WriteString(htmlLinksStart)
-		if v.AlertURL != "" {
-			b.WriteString(htmlAlertLinkStart)
-			escapeURL(b, v.AlertURL)
-			b.WriteString(htmlAlertLinkEnd)
-		}
-		if v.Finding != "" {
-			b.WriteString(htmlFindingLinkStart)
-			escapeURL(b, v.Finding)
-			b.WriteString(htmlFindingLinkEnd)
-		}
+		writeLink(b, htmlAlertLinkStart, v.AlertURL, htmlAlertLinkEnd)
+		writeLink(b, htmlFindingLinkStart, v.Finding, htmlFindingLinkEnd)
 		b.WriteString(htmlSectionEnd)
 	}
 	b.WriteString(htmlFooterStart)
@@ -317,6 +293,26 @@ func writeHTML(b *strings.Builder, v *view) {
 		escapeHTML(b, v.Expiry)
 	}
 	b.WriteString(htmlEnd)
+}
+
+// writeEscaped writes text, escaped, between start and end; nothing when text is empty.
+func writeEscaped(b *strings.Builder, start, text, end string) {
+	if text == "" {
+		return
+	}
+	b.WriteString(start)
+	escapeHTML(b, text)
+	b.WriteString(end)
+}
+
+// writeLink writes url as an href value between start and end; nothing when url is empty.
+func writeLink(b *strings.Builder, start, url, end string) {
+	if url == "" {
+		return
+	}
+	b.WriteString(start)
+	escapeURL(b, url)
+	b.WriteString(end)
 }
 
 func writeHTMLFacts(b *strings.Builder, facts []fact) {
