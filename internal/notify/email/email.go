@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"log/slog"
 	"net"
 	"net/mail"
@@ -398,17 +399,28 @@ func isASCII(s string) bool {
 	return true
 }
 
+// lines yields data's lines without their line ends (LF or CRLF); a last line without one counts.
+func lines(data []byte) iter.Seq[[]byte] {
+	return func(yield func([]byte) bool) {
+		for len(data) > 0 {
+			line := data
+			if i := bytes.IndexByte(data, '\n'); i >= 0 {
+				line, data = data[:i], data[i+1:]
+			} else {
+				data = nil
+			}
+			if !yield(bytes.TrimSuffix(line, []byte("\r"))) {
+				return
+			}
+		}
+	}
+}
+
 // linesLen is how many bytes writeLines writes for data without dot-stuffing.
 func linesLen(data []byte) int {
 	n := 0
-	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		n += len(bytes.TrimSuffix(line, []byte("\r"))) + 2
+	for line := range lines(data) {
+		n += len(line) + len("\r\n")
 	}
 	return n
 }
@@ -417,14 +429,7 @@ func linesLen(data []byte) int {
 // body of DATA (RFC 5321, 4.5.2), where a line that starts with a dot gets another. Errors stay in
 // w, for its Flush.
 func writeLines(w *bufio.Writer, data []byte, dotStuff bool) {
-	for len(data) > 0 {
-		line := data
-		if i := bytes.IndexByte(data, '\n'); i >= 0 {
-			line, data = data[:i], data[i+1:]
-		} else {
-			data = nil
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
+	for line := range lines(data) {
 		if dotStuff && len(line) > 0 && line[0] == '.' {
 			_ = w.WriteByte('.')
 		}
