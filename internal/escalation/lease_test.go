@@ -116,13 +116,15 @@ func TestAStepWhoseProcessDiedFiresOnceWhenItsLeaseRunsOut(t *testing.T) {
 		ctx := context.Background()
 		a := createUnrouted(t, env, "step-lease")
 		esc := env.App.DB.Escalations(env.App.Queue)
-		// A process scheduled the policy's second step, claimed it when it came due, and died.
+		// A process scheduled the policy's second step, claimed it, and died.
 		policy := &escalation.Policy{Name: "secops-escalation", Rules: []escalation.Rule{
 			{Target: escalation.Target{User: "alice@example.com"}},
 			{Delay: time.Minute, Target: escalation.Target{User: "bob@example.com"}},
 		}}
 		step := escalation.StepArgs{AlertID: a.ID, Epoch: a.EscalationEpoch, Step: 1, Base: time.Now().Add(-time.Minute).UnixMilli(), Policy: policy}
-		err := esc.InTx(ctx, func(tx escalation.Tx) error { return tx.ScheduleStep(ctx, step, time.Now().Add(-time.Second)) })
+		// Due a second from now, so that this process's own step poller cannot claim it before the
+		// "dead" process below does (on a busy machine it did).
+		err := esc.InTx(ctx, func(tx escalation.Tx) error { return tx.ScheduleStep(ctx, step, time.Now().Add(time.Second)) })
 		if err != nil {
 			t.Fatal(err)
 		}
