@@ -229,13 +229,8 @@ func (e *Engine) refill(ctx context.Context, p *pager) {
 			return
 		}
 		for i, n := range batch {
-			a, err := e.store.Alert(ctx, n.AlertID)
-			switch {
-			case errors.Is(err, alert.ErrNotFound):
-				err = e.finish(ctx, n, Cancelled, "the alert was deleted")
-			case err == nil && !live(a, n.Epoch):
-				err = e.finish(ctx, n, Cancelled, "the alert was acknowledged, closed, snoozed or restarted first")
-			case err == nil:
+			a, err := e.stillPages(ctx, n)
+			if a != nil {
 				select {
 				case p.queue <- page{n: n, a: a}:
 					continue
@@ -388,6 +383,23 @@ func (e *Engine) sweep(ctx context.Context, p *pager) {
 	})
 }
 
+// stillPages reads the alert of a page that waited, and returns it when the page should still go
+// out. When it should not (the alert was deleted, or acknowledged, closed, snoozed or restarted
+// meanwhile), it records the page as cancelled and returns a nil alert, with the error of that
+// record or of the read.
+func (e *Engine) stillPages(ctx context.Context, n *Notification) (*alert.Alert, error) {
+	a, err := e.store.Alert(ctx, n.AlertID)
+	switch {
+	case errors.Is(err, alert.ErrNotFound):
+		return nil, e.finish(ctx, n, Cancelled, "the alert was deleted")
+	case err != nil:
+		return nil, err
+	case !live(a, n.Epoch):
+		return nil, e.finish(ctx, n, Cancelled, "the alert was acknowledged, closed, snoozed or restarted first")
+	}
+	return a, nil
+}
+
 // takeOver claims one page whose lease ran out and sends it, or cancels it when its alert no
 // longer pages.
 func (e *Engine) takeOver(ctx context.Context, p *pager, n *Notification) error {
@@ -395,14 +407,9 @@ func (e *Engine) takeOver(ctx context.Context, p *pager, n *Notification) error 
 	if err != nil || !ok {
 		return err
 	}
-	a, err := e.store.Alert(ctx, n.AlertID)
-	switch {
-	case errors.Is(err, alert.ErrNotFound):
-		return e.finish(ctx, n, Cancelled, "the alert was deleted")
-	case err != nil:
+	a, err := e.stillPages(ctx, n)
+	if a == nil {
 		return err
-	case !live(a, n.Epoch):
-		return e.finish(ctx, n, Cancelled, "the alert was acknowledged, closed, snoozed or restarted first")
 	}
 	e.log.Info("sending a page whose sender died", "alert", n.AlertID, "user", n.Username, "method", n.Method)
 	e.dispatch([]page{{n: n, a: a}})
