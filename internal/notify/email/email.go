@@ -242,8 +242,8 @@ func (c *Channel) Send(ctx context.Context, m notify.Message) (notify.Receipt, e
 		if err != nil {
 			return notify.Receipt{}, classify(ctx, dest, err)
 		}
-		msg := c.message(m, to, r, eightBit && cn.eightBit)
-		reply, err := c.deliver(ctx, cn, to, msg, eightBit && cn.eightBit)
+		asIs := eightBit && cn.eightBit
+		reply, err := c.deliver(ctx, cn, to, c.message(m, to, r, asIs), asIs)
 		if err == nil {
 			c.put(cn)
 			return receipt(reply, r), nil
@@ -309,12 +309,7 @@ func (c *Channel) deliver(ctx context.Context, cn *conn, to *mail.Address, msg *
 // message dot-stuffed after DATA.
 func (c *Channel) sendData(cn *conn, to *mail.Address, data []byte, _ bool) (string, error) {
 	if err := cn.sc.Mail(c.from.Address); err != nil {
-		// No reply, or 421 (the server closes the connection): the connection was gone before
-		// the transaction began.
-		if code := replyCode(err); code == 0 || code == 421 {
-			return "", fmt.Errorf("%w: MAIL FROM: %w", errStale, err)
-		}
-		return "", fmt.Errorf("MAIL FROM: %w", err)
+		return "", mailFromError(err)
 	}
 	if err := cn.sc.Rcpt(to.Address); err != nil {
 		return "", fmt.Errorf("RCPT TO: %w", err)
@@ -377,17 +372,22 @@ func (c *Channel) sendChunk(cn *conn, to *mail.Address, data []byte, eightBit bo
 	}
 	switch {
 	case errs[0] != nil:
-		// As in sendData: nothing was taken when MAIL got no reply or 421.
-		if code := replyCode(errs[0]); code == 0 || code == 421 {
-			return "", fmt.Errorf("%w: MAIL FROM: %w", errStale, errs[0])
-		}
-		return "", fmt.Errorf("MAIL FROM: %w", errs[0])
+		return "", mailFromError(errs[0])
 	case errs[1] != nil:
 		return "", fmt.Errorf("RCPT TO: %w", errs[1])
 	case errs[2] != nil:
 		return "", fmt.Errorf("BDAT: %w", errs[2])
 	}
 	return reply, nil
+}
+
+// mailFromError words a failed MAIL command. No reply, or 421 (the server closes the connection),
+// means the connection was gone before the transaction began: stale, and nothing was taken.
+func mailFromError(err error) error {
+	if code := replyCode(err); code == 0 || code == 421 {
+		return fmt.Errorf("%w: MAIL FROM: %w", errStale, err)
+	}
+	return fmt.Errorf("MAIL FROM: %w", err)
 }
 
 func isASCII(s string) bool {
