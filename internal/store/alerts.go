@@ -107,11 +107,11 @@ func nonNilMap(m map[string]string) map[string]string {
 	return m
 }
 
-// placeholders returns "$1, $2, … $n".
-func placeholders(n int) string {
+// placeholders returns "$from, … $to".
+func placeholders(from, to int) string {
 	var b strings.Builder
-	for i := 1; i <= n; i++ {
-		if i > 1 {
+	for i := from; i <= to; i++ {
+		if i > from {
 			b.WriteString(", ")
 		}
 		b.WriteString("$" + strconv.Itoa(i))
@@ -120,7 +120,10 @@ func placeholders(n int) string {
 }
 
 var (
-	insertAlertSQL = `INSERT INTO alerts (` + alertColumns + `) VALUES (` + placeholders(32) + `)`
+	insertAlertSQL = `INSERT INTO alerts (` + alertColumns + `) VALUES (` + placeholders(1, 32) + `)`
+	// insertAlertPGSQL takes the tiny id from the sequence in the INSERT itself: on PostgreSQL every
+	// statement is a round trip. Its arguments are alertArgs without the tiny id.
+	insertAlertPGSQL = `INSERT INTO alerts (` + alertColumns + `) VALUES ($1, nextval('alert_tiny_id'), ` + placeholders(2, 31) + `) RETURNING tiny_id`
 	updateAlertSQL = func() string {
 		cols := strings.Split(alertColumns, ",")
 		var sets []string
@@ -397,12 +400,7 @@ func (db *DB) openByAliasSQL() string {
 	return `SELECT ` + alertColumns + ` FROM alerts WHERE alias = $1 AND status = 'open'` + db.forUpdate()
 }
 
-func (db *DB) nextTinyIDSQL() string {
-	if db.dialect == Postgres {
-		return `SELECT nextval('alert_tiny_id')`
-	}
-	return `UPDATE counters SET value = value + 1 WHERE name = 'alert_tiny_id' RETURNING value`
-}
+const nextTinyIDSQL = `UPDATE counters SET value = value + 1 WHERE name = 'alert_tiny_id' RETURNING value` // SQLite's sequence
 
 const (
 	insertNoteSQL    = `INSERT INTO alert_notes (alert_id, note, owner, created_at) VALUES ($1, $2, $3, $4) RETURNING id`
@@ -412,7 +410,12 @@ const (
 
 // hotQueries are the statements every create, action and intake message runs.
 func (db *DB) hotQueries() []string {
-	q := []string{insertAlertSQL, updateAlertSQL, db.openByAliasSQL(), db.latestByAliasSQL(), db.nextTinyIDSQL(), insertNoteSQL, insertRequestSQL, rememberSQL, insertNotificationSQL, getObjectSQL, integrationTeamSQL, updateNotificationSQL, configRevisionSQL, scheduleStepSQL, doneStepSQL}
+	q := []string{updateAlertSQL, db.openByAliasSQL(), db.latestByAliasSQL(), insertNoteSQL, insertRequestSQL, rememberSQL, insertNotificationSQL, getObjectSQL, integrationTeamSQL, updateNotificationSQL, configRevisionSQL, scheduleStepSQL, doneStepSQL}
+	if db.dialect == Postgres {
+		q = append(q, insertAlertPGSQL)
+	} else {
+		q = append(q, insertAlertSQL, nextTinyIDSQL)
+	}
 	for n := 1; n <= maxLogsPerInsert; n++ {
 		q = append(q, insertLogsSQL(n))
 	}
@@ -444,17 +447,30 @@ func (t *alertTx) LatestByAlias(ctx context.Context, alias string) (*alert.Alert
 }
 
 func (t *alertTx) Insert(ctx context.Context, a *alert.Alert) error {
-	if err := t.queryRow(ctx, t.db.nextTinyIDSQL()).Scan(&a.TinyID); err != nil {
+	if t.db.dialect == Postgres {
+		args, err := alertArgs(a)
+		if err != nil {
+			return err
+		}
+		args = append(args[:1], args[2:]...)
+		return insertError(t.queryRow(ctx, insertAlertPGSQL, args...).Scan(&a.TinyID))
+	}
+	if err := t.queryRow(ctx, nextTinyIDSQL).Scan(&a.TinyID); err != nil {
 		return fmt.Errorf("next tiny id: %w", err)
 	}
 	args, err := alertArgs(a)
 	if err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, insertAlertSQL, args...); err != nil {
-		if isUniqueViolation(err) {
-			return alert.ErrAliasTaken
-		}
+	_, err = t.exec(ctx, insertAlertSQL, args...)
+	return insertError(err)
+}
+
+func insertError(err error) error {
+	if isUniqueViolation(err) {
+		return alert.ErrAliasTaken
+	}
+	if err != nil {
 		return fmt.Errorf("insert alert: %w", err)
 	}
 	return nil

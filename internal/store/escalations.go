@@ -106,6 +106,9 @@ func updateNotification(ctx context.Context, q querier, n *escalation.Notificati
 // FinishNotifications implements escalation.Store: the outcomes of many sends in one transaction,
 // so that a burst of pages costs the database one commit, not one each.
 func (s *Escalations) FinishNotifications(ctx context.Context, ns []*escalation.Notification) error {
+	if s.db.dialect == Postgres {
+		return s.finishNotificationsPG(ctx, ns)
+	}
 	return s.db.inTx(ctx, func(tx *sql.Tx) error {
 		q := stmtQuerier{tx: tx, db: s.db}
 		for _, n := range ns {
@@ -115,6 +118,40 @@ func (s *Escalations) FinishNotifications(ctx context.Context, ns []*escalation.
 		}
 		return nil
 	})
+}
+
+// finishNotificationsPG is FinishNotifications in one statement. On PostgreSQL every statement is a
+// round trip, and at 1,000 pages a second an UPDATE each kept the recorder behind the senders.
+const finishNotificationsPGSQL = `UPDATE notifications AS n SET state = v.state, error = v.error, attempts = v.attempts,
+		provider_id = v.provider_id, updated_at = v.updated_at, sent_at = v.sent_at, lease_until = v.lease_until
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[])
+		AS v(id, state, error, attempts, provider_id, updated_at, sent_at, lease_until)
+	WHERE n.id = v.id`
+
+func (s *Escalations) finishNotificationsPG(ctx context.Context, ns []*escalation.Notification) error {
+	// A notification named twice keeps its last outcome, as UPDATEs one after another would; an
+	// UPDATE … FROM that matches a row twice would pick either.
+	last := make(map[string]int, len(ns))
+	for i, n := range ns {
+		last[n.ID] = i
+	}
+	var (
+		ids, states, errs, providers []string
+		attempts                     []int32
+		updated, sent, leases        []int64
+	)
+	for i, n := range ns {
+		if last[n.ID] != i {
+			continue
+		}
+		ids, states, errs, providers = append(ids, n.ID), append(states, string(n.State)), append(errs, n.Error), append(providers, n.ProviderID)
+		attempts = append(attempts, int32(n.Attempts))
+		updated, sent, leases = append(updated, millis(n.UpdatedAt)), append(sent, millis(n.SentAt)), append(leases, millis(n.LeaseUntil))
+	}
+	if _, err := s.db.write.ExecContext(ctx, finishNotificationsPGSQL, ids, states, errs, attempts, providers, updated, sent, leases); err != nil {
+		return fmt.Errorf("record %d sent pages: %w", len(ids), err)
+	}
+	return nil
 }
 
 // ExpiredLeases implements escalation.Store.

@@ -188,6 +188,11 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("connect to postgres %s: %w", redact(dsn), err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
+	// database/sql keeps 2 idle connections unless told: under load it closed the others after each
+	// use, and every reopened one prepared its statements again (a Parse, plans made afresh and a
+	// Deallocate each), which was a third of PostgreSQL's CPU at 1,000 findings a second.
+	db.SetMaxOpenConns(int(cfg.MaxConns))
+	db.SetMaxIdleConns(int(cfg.MaxConns))
 	return &DB{dialect: Postgres, write: db, read: db, pool: pool}, nil
 }
 
