@@ -124,7 +124,7 @@ var (
 	// insertAlertPGSQL takes the tiny id from the sequence in the INSERT itself: on PostgreSQL every
 	// statement is a round trip. Its arguments are alertArgs without the tiny id.
 	insertAlertPGSQL = `INSERT INTO alerts (` + alertColumns + `) VALUES ($1, nextval('alert_tiny_id'), ` + placeholders(2, 31) + `) RETURNING tiny_id`
-	updateAlertSQL = func() string {
+	updateAlertSQL   = func() string {
 		cols := strings.Split(alertColumns, ",")
 		var sets []string
 		for i, c := range cols[1:] { // every column but id
