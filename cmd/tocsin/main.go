@@ -257,7 +257,7 @@ type channelOptions struct {
 
 func channelFlags(fs *flag.FlagSet) channelOptions {
 	return channelOptions{
-		smtpURL:       fs.String("smtp-url", "", "mail server for email pages: smtp://USER:PASS@HOST:587 (STARTTLS), smtps://USER:PASS@HOST:465, smtp://HOST:25 (a local relay); ?tls=required|opportunistic|none overrides the TLS policy"),
+		smtpURL:       fs.String("smtp-url", "", "mail server for email pages: smtp://USER:PASS@HOST:587 (STARTTLS), smtps://USER:PASS@HOST:465, smtp://HOST:25 (a local relay); ?tls=required|opportunistic|none overrides the TLS policy; ?max_conns=N sets how many connections (default 4)"),
 		smtpFrom:      fs.String("smtp-from", "", "sender of email pages, e.g. \"tocsin <tocsin@example.com>\""),
 		webhookSecret: fs.String("webhook-secret", "", "key that signs webhook pages (default: one tocsin makes and keeps in its database; see tocsin webhook secret)"),
 		webhookHTTP:   fs.Bool("webhook-allow-http", false, "let webhook contacts use plain http:// to hosts other than loopback"),

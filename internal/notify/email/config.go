@@ -53,7 +53,14 @@ type Config struct {
 	Username string // empty for a relay that needs no authentication
 	Password string
 	TLS      TLSPolicy // "" means TLSRequired with a Username, TLSOpportunistic without
+	// MaxConns is how many connections to the server may be open at once; 0 means DefaultMaxConns.
+	// Each carries one message at a time, so a server a round trip of r away takes at most
+	// MaxConns/r emails a second: 4 connections to a relay 20 ms away send 200 a second.
+	MaxConns int
 }
+
+// maxMaxConns bounds max_conns: more would be a mistake, not a mail server's limit.
+const maxMaxConns = 256
 
 // ParseURL parses an SMTP server URL:
 //
@@ -62,11 +69,12 @@ type Config struct {
 //	smtp://host:25                 no AUTH; STARTTLS when offered (port 25 by default)
 //	smtp://host?tls=required       no AUTH; STARTTLS required
 //	smtp://host?tls=none           no AUTH; never STARTTLS
+//	smtp://host?max_conns=16       up to 16 connections at once (default 4)
 //
 // The user and password are URL-decoded, so a password with '@', ':' or '/' must be percent-encoded.
-// The only query parameter is tls (required, opportunistic or none), for smtp:// only; with a user,
-// only tls=required is allowed, since credentials are never sent without TLS. Errors never quote the
-// password.
+// The query parameters are tls (required, opportunistic or none), for smtp:// only, and max_conns (1
+// to 256); with a user, only tls=required is allowed, since credentials are never sent without TLS.
+// Errors never quote the password.
 func ParseURL(raw string) (Config, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -119,11 +127,19 @@ func ParseURL(raw string) (Config, error) {
 		return Config{}, errors.New("email: the SMTP URL has a malformed query")
 	}
 	for key, values := range query {
-		if key != "tls" {
-			return Config{}, fmt.Errorf("email: unknown SMTP URL parameter %q (the only one is tls)", clip(key, 20))
+		if key != "tls" && key != "max_conns" {
+			return Config{}, fmt.Errorf("email: unknown SMTP URL parameter %q (there are tls and max_conns)", clip(key, 20))
 		}
 		if len(values) != 1 {
-			return Config{}, errors.New("email: the tls parameter is given more than once")
+			return Config{}, fmt.Errorf("email: the %s parameter is given more than once", key)
+		}
+		if key == "max_conns" {
+			n, err := strconv.Atoi(values[0])
+			if err != nil || n < 1 || n > maxMaxConns {
+				return Config{}, fmt.Errorf("email: max_conns=%q must be a number from 1 to %d", clip(values[0], 20), maxMaxConns)
+			}
+			cfg.MaxConns = n
+			continue
 		}
 		if cfg.TLS == TLSImplicit {
 			return Config{}, errors.New("email: smtps:// always uses TLS; the tls parameter is for smtp://")
@@ -155,6 +171,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.Username == "" && c.Password != "" {
 		return Config{}, errors.New("email: the SMTP server has a password but no user")
+	}
+	if c.MaxConns < 0 || c.MaxConns > maxMaxConns {
+		return Config{}, fmt.Errorf("email: MaxConns %d must be from 1 to %d (0 for the default)", c.MaxConns, maxMaxConns)
 	}
 	switch c.TLS {
 	case "":
@@ -212,11 +231,16 @@ func (c Config) Addr() string { return net.JoinHostPort(c.Host, strconv.Itoa(c.P
 // out, e.g. "smtp://alerts:REDACTED@smtp.example.com:587?tls=required". ParseURL reads it back.
 func (c Config) String() string {
 	u := url.URL{Scheme: "smtp", Host: c.Addr()}
+	q := url.Values{}
 	if c.TLS == TLSImplicit {
 		u.Scheme = "smtps"
 	} else if c.TLS != "" {
-		u.RawQuery = "tls=" + url.QueryEscape(string(c.TLS))
+		q.Set("tls", string(c.TLS))
 	}
+	if c.MaxConns != 0 {
+		q.Set("max_conns", strconv.Itoa(c.MaxConns))
+	}
+	u.RawQuery = q.Encode()
 	if c.Username != "" {
 		u.User = url.User(c.Username)
 		if c.Password != "" {

@@ -27,6 +27,9 @@ func TestParseURLAcceptsTheDocumentedForms(t *testing.T) {
 		{"smtp://[::1]:2525", Config{Host: "::1", Port: 2525, TLS: TLSOpportunistic}},
 		{"smtp://alerts%40example.com:p%40ss%3Aw%2Frd%25@smtp.example.com", Config{Host: "smtp.example.com", Port: 587, Username: "alerts@example.com", Password: "p@ss:w/rd%", TLS: TLSRequired}},
 		{"smtp://apikey@smtp.example.com", Config{Host: "smtp.example.com", Port: 587, Username: "apikey", TLS: TLSRequired}},
+		{"smtp://relay.internal?max_conns=16", Config{Host: "relay.internal", Port: 25, TLS: TLSOpportunistic, MaxConns: 16}},
+		{"smtp://relay.internal?tls=none&max_conns=1", Config{Host: "relay.internal", Port: 25, TLS: TLSNone, MaxConns: 1}},
+		{"smtps://alerts:s3cret@smtp.example.com?max_conns=256", Config{Host: "smtp.example.com", Port: 465, Username: "alerts", Password: "s3cret", TLS: TLSImplicit, MaxConns: 256}},
 	} {
 		t.Run(tc.url, func(t *testing.T) {
 			got, err := ParseURL(tc.url)
@@ -52,7 +55,7 @@ func TestParseURLAcceptsTheDocumentedForms(t *testing.T) {
 
 // fields shows a Config's fields, password included, for test failures only.
 func fields(c Config) string {
-	return fmt.Sprintf("{Host:%q Port:%d Username:%q Password:%q TLS:%q}", c.Host, c.Port, c.Username, c.Password, c.TLS)
+	return fmt.Sprintf("{Host:%q Port:%d Username:%q Password:%q TLS:%q MaxConns:%d}", c.Host, c.Port, c.Username, c.Password, c.TLS, c.MaxConns)
 }
 
 func TestParseURLRefusesWhatItCannotUseSafely(t *testing.T) {
@@ -65,6 +68,11 @@ func TestParseURLRefusesWhatItCannotUseSafely(t *testing.T) {
 		{"smtp://smtp.example.com?tls=maybe", "unknown tls"},
 		{"smtp://smtp.example.com?tls=required&tls=none", "more than once"},
 		{"smtp://smtp.example.com?timeout=5s", "unknown SMTP URL parameter"},
+		{"smtp://smtp.example.com?max_conns=0", "from 1 to 256"},
+		{"smtp://smtp.example.com?max_conns=257", "from 1 to 256"},
+		{"smtp://smtp.example.com?max_conns=four", "from 1 to 256"},
+		{"smtp://smtp.example.com?max_conns=", "from 1 to 256"},
+		{"smtp://smtp.example.com?max_conns=2&max_conns=3", "max_conns parameter is given more than once"},
 		{"smtp://smtp.example.com?TLS=none", "unknown SMTP URL parameter"},
 		{"http://smtp.example.com", "unsupported SMTP URL scheme"},
 		{"submission://smtp.example.com", "unsupported SMTP URL scheme"},
@@ -149,6 +157,26 @@ func TestNewChecksItsOptions(t *testing.T) {
 				t.Errorf("New = %v, want an error saying %q", err, tc.says)
 			}
 		})
+	}
+}
+
+func TestTheURLsMaxConnsBoundsConnectionsUnlessTheOptionsSayOtherwise(t *testing.T) {
+	for _, tc := range []struct {
+		url          string
+		option, want int
+	}{
+		{"smtp://relay.internal", 0, DefaultMaxConns},
+		{"smtp://relay.internal?max_conns=16", 0, 16},
+		{"smtp://relay.internal?max_conns=16", 2, 2},
+	} {
+		c, err := New(Options{URL: tc.url, MaxConns: tc.option, From: "tocsin@example.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cap(c.slots) != tc.want {
+			t.Errorf("%s with MaxConns %d: %d connections at most, want %d", tc.url, tc.option, cap(c.slots), tc.want)
+		}
+		c.Close()
 	}
 }
 

@@ -53,7 +53,8 @@ type Options struct {
 
 	// MaxConns is how many connections to the server the channel opens at most, and so how many
 	// messages it sends at once; connections are kept for reuse, so a burst of pages does not
-	// pay a TLS handshake and AUTH per message. Default DefaultMaxConns.
+	// pay a TLS handshake and AUTH per message. Default the server's MaxConns (the URL's
+	// max_conns), else DefaultMaxConns.
 	MaxConns int
 
 	// IdleTimeout closes a connection that has not been used for this long, well before servers
@@ -171,6 +172,8 @@ func New(opts Options) (*Channel, error) {
 	}
 	maxConns := opts.MaxConns
 	switch {
+	case maxConns == 0 && cfg.MaxConns > 0:
+		maxConns = cfg.MaxConns
 	case maxConns == 0:
 		maxConns = DefaultMaxConns
 	case maxConns < 0:

@@ -15,6 +15,8 @@ func FuzzParseURL(f *testing.F) {
 		"smtp://relay.internal:25",
 		"smtp://relay.internal?tls=none",
 		"smtp://relay.internal?tls=opportunistic",
+		"smtp://relay.internal?max_conns=16&tls=none",
+		"smtps://a:b@relay.internal?max_conns=300",
 		"smtp://alerts:s3cret@smtp.example.com?tls=required",
 		"smtp://alerts:s3cret@smtp.example.com?tls=none",
 		"smtp://alerts%40example.com:p%40ss%3Aw%2Frd%25@smtp.example.com",
@@ -51,6 +53,9 @@ func FuzzParseURL(f *testing.F) {
 			}
 		default:
 			t.Fatalf("ParseURL(%q) = %+v: TLS policy %q", raw, fields(cfg), cfg.TLS)
+		}
+		if cfg.MaxConns < 0 || cfg.MaxConns > maxMaxConns {
+			t.Fatalf("ParseURL(%q) = %+v: max_conns out of range", raw, fields(cfg))
 		}
 		if strings.ContainsAny(cfg.Host, "\r\n /@") {
 			t.Fatalf("ParseURL(%q) = %+v: a host that is not one", raw, fields(cfg))
