@@ -289,9 +289,9 @@ func decodeString(key string, raw json.RawMessage, dst *string) error {
 		return fmt.Errorf("%w: %s must be a string", ErrMalformed, key)
 	}
 	// The v2 decoder unquotes in one pass; encoding/json first checks the whole value and then
-	// unquotes it. A \u escape (a lone surrogate among them, which the two could read differently)
-	// and anything v2 refuses take encoding/json's way.
-	if !bytes.Contains(raw, []byte(`\u`)) && jsonv2.Unmarshal(raw, dst) == nil {
+	// unquotes it. What v2 refuses (a lone surrogate escape, which encoding/json turns into U+FFFD)
+	// takes encoding/json's way.
+	if jsonv2.Unmarshal(raw, dst) == nil {
 		return nil
 	}
 	if err := json.Unmarshal(raw, dst); err != nil {

@@ -43,7 +43,8 @@ func TestTheV2DecoderReadsBodiesAsEncodingJSONDoes(t *testing.T) {
 		`{"a":["x",{"b":1}],"b":"},{\"c\":"}`, `{"A":1,"a":2}`, `{"a":1}{}`, `{"a":1} x`, `[]`, `null`,
 		`"x"`, `{"a":}`, `{"a":1,}`, `{"a\"b":1,"c":"\\"}`, "\n\t{\"k\" : \"v\" ,\n \"l\":[]}\n",
 		`{"m":"\ud800 lone","n":"\ud83d\ude00 pair","o":"tab\there \/ slash"}`, "{\"a\":\"\xff\"}",
-		`{"a":"\u0000"}`, `{"a":null,"b":true,"c":1.5e3}`,
+		`{"a":"\u0000"}`, `{"a":null,"b":true,"c":1.5e3}`, `{"a":"C\u0026C \u003cb\u003e caf\u00e9 \u00E9"}`,
+		`{"a":"\udc00 low","b":"\ud800\u0041 high then A","c":"\ud83d\ud83d twice","d":"end \ud83d"}`,
 	} {
 		requireSameAsEncodingJSON(t, []byte(body))
 	}
