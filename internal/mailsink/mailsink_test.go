@@ -49,3 +49,28 @@ func TestTheSinkKeepsMessagesRefusesOnRequestAndComesBackOnTheSameAddress(t *tes
 		t.Errorf("%d messages kept, want 2", n)
 	}
 }
+
+func TestADiscardingSinkHandsOnEachHeaderAndKeepsNothing(t *testing.T) {
+	got := make(chan mailsink.Message, 4)
+	s, err := mailsink.Start(mailsink.Options{Discard: true, OnMessage: func(m mailsink.Message) { got <- m }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, subject := range []string{"one", "two"} {
+		if err := send(s.Addr(), "alice@example.com", subject); err != nil {
+			t.Fatal(err)
+		}
+		m := <-got
+		if m.Header.Get("Subject") != subject || m.Data != nil || len(m.To) != 1 || m.To[0] != "alice@example.com" || m.ReceivedAt.IsZero() {
+			t.Errorf("OnMessage got %+v, want the header of %q, its recipient and no body", m, subject)
+		}
+	}
+	s.Refuse(true)
+	if err := send(s.Addr(), "bob@example.com", "three"); err == nil || !strings.Contains(err.Error(), "451") {
+		t.Errorf("send while refusing = %v, want a 451", err)
+	}
+	if n := len(s.Messages()); n != 0 {
+		t.Errorf("%d messages kept, want none", n)
+	}
+}
