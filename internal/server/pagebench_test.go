@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -80,7 +81,8 @@ const (
 var pageSeqRE = regexp.MustCompile(`bench#(\d+)#`)
 
 // BenchmarkFindingToEmail posts distinct signed findings at a fixed rate (100/s and 1,000/s, or the
-// comma-separated TOCSIN_BENCH_RATES) for TOCSIN_BENCH_SECONDS (default 10) and measures, per
+// comma-separated TOCSIN_BENCH_RATES) for TOCSIN_BENCH_SECONDS (default 10), with the SMTP URL's
+// max_conns set to TOCSIN_BENCH_SMTP_CONNS when that is given (else the default), and measures, per
 // finding, the time from the start of its POST to the arrival of its page at the SMTP server. The senders are open loop: finding i is due at
 // start + i/rate whatever happened to the ones before it. Messages are signed before the clock
 // starts (signing is SNS's work, and RSA signing at 1,000/s would take a core of the two).
@@ -181,13 +183,17 @@ func findingsToEmail(b *testing.B, dsn string, rate int, duration time.Duration)
 		b.Fatal(err)
 	}
 	defer sink.Close()
+	smtpURL := sink.URL()
+	if v := os.Getenv("TOCSIN_BENCH_SMTP_CONNS"); v != "" {
+		smtpURL += "&max_conns=" + url.QueryEscape(v)
+	}
 	sn := snstest.NewServer(b, snstest.Config{})
 	ca := filepath.Join(b.TempDir(), "sns-ca.pem")
 	if err := os.WriteFile(ca, sn.CAPEM(), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	env := servertest.StartWith(b, server.Config{Database: dsn, SNSCertHosts: []string{sn.Host()}, SNSCAFile: ca,
-		SMTPURL: sink.URL(), SMTPFrom: "tocsin <tocsin@example.com>"})
+		SMTPURL: smtpURL, SMTPFrom: "tocsin <tocsin@example.com>"})
 	env.Apply(b, pageBenchTeam)
 	key := env.Integration(b, integration.Integration{Name: "securityhub-prod", Type: integration.TypeSecurityHub, Team: "secops"})
 	endpoint := env.URL + "/v1/json/amazonsecurityhub?apiKey=" + key
