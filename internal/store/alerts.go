@@ -447,26 +447,21 @@ func (t *alertTx) LatestByAlias(ctx context.Context, alias string) (*alert.Alert
 }
 
 func (t *alertTx) Insert(ctx context.Context, a *alert.Alert) error {
-	if t.db.dialect == Postgres {
-		args, err := alertArgs(a)
-		if err != nil {
-			return err
+	pg := t.db.dialect == Postgres
+	if !pg {
+		if err := t.queryRow(ctx, nextTinyIDSQL).Scan(&a.TinyID); err != nil {
+			return fmt.Errorf("next tiny id: %w", err)
 		}
-		args = append(args[:1], args[2:]...)
-		return insertError(t.queryRow(ctx, insertAlertPGSQL, args...).Scan(&a.TinyID))
-	}
-	if err := t.queryRow(ctx, nextTinyIDSQL).Scan(&a.TinyID); err != nil {
-		return fmt.Errorf("next tiny id: %w", err)
 	}
 	args, err := alertArgs(a)
 	if err != nil {
 		return err
 	}
-	_, err = t.exec(ctx, insertAlertSQL, args...)
-	return insertError(err)
-}
-
-func insertError(err error) error {
+	if pg {
+		err = t.queryRow(ctx, insertAlertPGSQL, append(args[:1], args[2:]...)...).Scan(&a.TinyID)
+	} else {
+		_, err = t.exec(ctx, insertAlertSQL, args...)
+	}
 	if isUniqueViolation(err) {
 		return alert.ErrAliasTaken
 	}
